@@ -1,0 +1,3 @@
+from virtualize.cli import app
+
+app()
