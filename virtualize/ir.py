@@ -184,3 +184,6 @@ class Api(_Frozen):
     security_schemes: dict[str, SecurityScheme] = {}
     defs: dict[str, JsonSchema] = {}  # shared schemas, referenced as "#/$defs/<name>"
     descriptors: str | None = None  # gRPC: base64 FileDescriptorSet needed at run time
+    # Every other local file the descriptor pulled in (multi-file $refs): the manifest's source
+    # hash covers them too, so editing a referenced file shows as a changed source.
+    includes: tuple[str, ...] = ()

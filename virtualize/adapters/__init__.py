@@ -78,8 +78,8 @@ def family_of(path: Path) -> Family | None:
 
 
 def load_api(path: Path, options: AdapterOptions, diagnostics: Diagnostics) -> Api | None:
-    """Run the adapter for ``path``'s family."""
-    family = family_of(path)
+    """Run the adapter for ``path``'s family (gRPC when ``options.reflect`` names a server)."""
+    family = "grpc" if options.reflect else family_of(path)
     if family is None:
         diagnostics.error(
             str(path),

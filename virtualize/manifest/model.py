@@ -125,6 +125,7 @@ class HttpBinding(_BindingBase):
     servers: tuple[ServerUrl, ...] = ()
     body: HttpBody | None = None
     success_media_types: tuple[str, ...] = ()
+    error_media_types: tuple[str, ...] = ()  # of 4XX/5XX/default responses: how failures are read
     wraps_result: bool = False  # outputSchema wraps a non-object result under "result"
 
 

@@ -7,14 +7,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from virtualize.manifest.model import FILES, Manifest
+from virtualize.manifest.model import FILES, FORMAT_VERSION, Manifest
 
 # Characters a reviewer cannot see in a diff (format, control and separator characters:
 # zero-width spaces, bidi overrides, ...) are written as \uXXXX escapes so a poisoned
-# description shows up in review. Everything else stays readable UTF-8.
-_INVISIBLE = re.compile(
-    "[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
-)
+# description shows up in review. Everything else stays readable UTF-8. C0 controls are not
+# listed: json.dumps escapes them in strings already, and the layout's own newlines are C0 too.
+# The rest only occur inside strings (JSON's own syntax is ASCII), so escaping them is safe.
+_INVISIBLE = re.compile("[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -24,7 +24,23 @@ def _escape(match: re.Match[str]) -> str:
 def canonical_json(value: Any) -> str:
     """Sorted keys, two-space indent, a newline at the end, invisible characters escaped."""
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    if text.isascii() and "\x7f" not in text:  # the common case, and scanning megabytes costs
+        return text + "\n"
     return _INVISIBLE.sub(_escape, text) + "\n"
+
+
+def manifest_json_schema() -> str:
+    """The published JSON Schema of a manifest (``virtualize/manifest/schema.json``), from the
+    models: one object whose properties are the folder's files (manifest, tools, bindings, auth)."""
+    schema = Manifest.model_json_schema(by_alias=True, mode="serialization")
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "description": "A virtualize manifest folder: each top-level property is one file "
+        + ", ".join(f"({part}: {name})" for part, name in FILES.items())
+        + f"; format_version {FORMAT_VERSION}.",
+    }
+    return canonical_json(schema)
 
 
 def manifest_files(manifest: Manifest) -> dict[str, str]:

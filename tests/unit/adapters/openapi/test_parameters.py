@@ -1,0 +1,151 @@
+"""Parameters → arguments with explicit serialization; Swagger 2.0 body, formData and collectionFormat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from virtualize.adapters import AdapterOptions
+from virtualize.adapters.openapi import load
+from virtualize.diagnostics import Diagnostics
+from virtualize.ir import Api, Body, Encoding, Location, Serialization
+
+
+def compile_ir(tmp_path: Path, text: str) -> tuple[Api, Diagnostics]:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(text, encoding="utf-8")
+    diagnostics = Diagnostics()
+    api = load(path, AdapterOptions(), diagnostics)
+    assert api is not None, [d.render() for d in diagnostics.items]
+    return api, diagnostics
+
+
+def test_styles_default_by_location_and_explicit_ones_are_kept(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /search:
+    get:
+      parameters:
+        - {name: tags, in: query, schema: {type: array, items: {type: string}}, explode: false}
+        - {name: filter, in: query, style: deepObject, explode: true, schema: {type: object}}
+        - {name: session, in: cookie, schema: {type: string}}
+        - {name: X-Request-Id, in: header, schema: {type: string}}
+        - {name: q, in: query, allowReserved: true, schema: {type: string}, required: true, example: cats}
+        - {name: where, in: query, content: {application/json: {schema: {type: object}}}}
+        - {name: Accept, in: header, schema: {type: string}}
+        - {name: odd, in: query, style: matrix, schema: {type: string}}
+      responses: {"200": {description: ok}}
+"""
+    api, diagnostics = compile_ir(tmp_path, text)
+
+    arguments = api.operations[0].arguments
+    assert [(a.name, a.location, a.required, a.serialization) for a in arguments] == [
+        ("tags", Location.QUERY, False, Serialization(style="form", explode=False)),
+        ("filter", Location.QUERY, False, Serialization(style="deepObject", explode=True)),
+        ("session", Location.COOKIE, False, Serialization(style="form", explode=True)),
+        ("X-Request-Id", Location.HEADER, False, Serialization(style="simple", explode=False)),
+        ("q", Location.QUERY, True, Serialization(style="form", explode=True, allow_reserved=True)),
+        ("where", Location.QUERY, False, Serialization(content_type="application/json")),
+        ("odd", Location.QUERY, False, Serialization(style="form", explode=True)),
+    ]
+    assert arguments[4].schema_ == {"type": "string", "examples": ["cats"]}
+    assert [d.message for d in diagnostics.warnings] == ["style 'matrix' is not allowed in query"]
+
+
+def test_operation_parameters_override_path_parameters_of_the_same_name_and_location(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a:
+    parameters:
+      - {name: limit, in: query, schema: {type: integer}}
+      - {name: limit, in: header, schema: {type: integer}}
+    get:
+      parameters: [{name: limit, in: query, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert [(a.name, a.location, a.schema_) for a in api.operations[0].arguments] == [
+        ("limit", Location.QUERY, {"type": "string"}),
+        ("limit", Location.HEADER, {"type": "integer"}),
+    ]
+
+
+SWAGGER = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+consumes: [application/json]
+paths:
+  /pets:
+    get:
+      parameters:
+        - {name: tags, in: query, type: array, items: {type: string}, collectionFormat: csv}
+        - {name: ids, in: query, type: array, items: {type: integer}, collectionFormat: multi}
+        - {name: codes, in: query, type: array, items: {type: string}, collectionFormat: pipes}
+        - {name: limit, in: query, type: integer, minimum: 1, maximum: 100, default: 20}
+      responses: {"200": {description: ok}}
+    post:
+      parameters:
+        - {name: body, in: body, required: true, schema: {type: object, properties: {name: {type: string}}}}
+      responses: {"201": {description: ok}}
+  /pets/{id}/photo:
+    post:
+      consumes: [multipart/form-data]
+      parameters:
+        - {name: id, in: path, required: true, type: integer, format: int64}
+        - {name: file, in: formData, type: file, required: true}
+        - {name: caption, in: formData, type: string, description: A caption}
+        - {name: labels, in: formData, type: array, items: {type: string}}
+      responses: {"200": {description: ok}}
+"""
+
+
+def test_swagger_2_collection_formats_map_to_openapi_3_styles(tmp_path: Path) -> None:
+    api, _ = compile_ir(tmp_path, SWAGGER)
+
+    arguments = api.operations[0].arguments
+    assert [(a.name, a.serialization) for a in arguments] == [
+        ("tags", Serialization(style="form", explode=False)),
+        ("ids", Serialization(style="form", explode=True)),
+        ("codes", Serialization(style="pipeDelimited", explode=False)),
+        ("limit", Serialization(style="form", explode=True)),
+    ]
+    assert arguments[3].schema_ == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+
+
+def test_a_swagger_2_body_parameter_is_the_request_body(tmp_path: Path) -> None:
+    api, _ = compile_ir(tmp_path, SWAGGER)
+
+    post = api.operations[1]
+    assert post.arguments == ()
+    assert post.call.body == Body(
+        media_type="application/json",
+        schema={"type": "object", "properties": {"name": {"type": "string"}}},
+        required=True,
+        pointer="/paths/~1pets/post/parameters/0",
+    )
+
+
+def test_swagger_2_form_data_with_a_file_is_a_multipart_body(tmp_path: Path) -> None:
+    api, _ = compile_ir(tmp_path, SWAGGER)
+
+    upload = api.operations[2]
+    assert [(a.name, a.location) for a in upload.arguments] == [("id", Location.PATH)]
+    assert upload.call.body == Body(
+        media_type="multipart/form-data",
+        schema={
+            "type": "object",
+            "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "caption": {"type": "string", "description": "A caption"},
+                "labels": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["file"],
+        },
+        required=True,
+        encoding={"labels": Encoding(style="form", explode=False)},
+        pointer="/paths/~1pets~1{id}~1photo/post/parameters",
+    )

@@ -1,0 +1,171 @@
+"""The three schema dialects become JSON Schema 2020-12 with only local ``#/$defs`` references."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from virtualize.adapters import AdapterOptions
+from virtualize.adapters.openapi import load
+from virtualize.diagnostics import Diagnostics
+from virtualize.ir import Api, JsonSchema
+
+
+def compile_ir(tmp_path: Path, document: dict[str, Any]) -> tuple[Api, Diagnostics]:
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    diagnostics = Diagnostics()
+    api = load(path, AdapterOptions(), diagnostics)
+    assert api is not None, [d.render() for d in diagnostics.items]
+    return api, diagnostics
+
+
+def body_schema_3(
+    tmp_path: Path, schema: Any, version: str = "3.0.3", **components: Any
+) -> tuple[JsonSchema, Api, Diagnostics]:
+    """The request body schema of the one operation of a document holding ``schema``."""
+    document = {
+        "openapi": version,
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/things": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": schema}}},
+                    "responses": {"204": {"description": "done"}},
+                }
+            }
+        },
+        "components": {"schemas": components},
+    }
+    api, diagnostics = compile_ir(tmp_path, document)
+    body = api.operations[0].call.body
+    assert body is not None
+    return body.schema_, api, diagnostics
+
+
+def test_openapi_3_0_nullable_adds_null_to_the_type_and_the_enum(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(tmp_path, {"type": "string", "enum": ["a", "b"], "nullable": True})
+
+    assert schema == {"type": ["string", "null"], "enum": ["a", "b", None]}
+
+
+def test_nullable_next_to_a_ref_becomes_any_of_the_ref_or_null(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(
+        tmp_path,
+        {"type": "object", "properties": {"owner": {"$ref": "#/components/schemas/Owner", "nullable": True}}},
+        Owner={"type": "object"},
+    )
+
+    assert schema["properties"]["owner"] == {"anyOf": [{"$ref": "#/$defs/Owner"}, {"type": "null"}]}
+
+
+def test_draft4_boolean_exclusive_bounds_take_the_numeric_form(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(
+        tmp_path, {"type": "number", "minimum": 1, "exclusiveMinimum": True, "maximum": 9, "exclusiveMaximum": False}
+    )
+
+    assert schema == {"type": "number", "exclusiveMinimum": 1, "maximum": 9}
+
+
+def test_example_becomes_examples_and_openapi_only_keywords_are_dropped(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(
+        tmp_path,
+        {"type": "string", "example": "rex", "xml": {"name": "n"}, "x-internal": True, "discriminator": {}},
+    )
+
+    assert schema == {"type": "string", "examples": ["rex"]}
+
+
+def test_openapi_3_1_type_arrays_and_examples_pass_through(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(tmp_path, {"type": ["string", "null"], "examples": ["a"]}, version="3.1.0")
+
+    assert schema == {"type": ["string", "null"], "examples": ["a"]}
+
+
+def test_recursive_schemas_stay_references_into_defs(tmp_path: Path) -> None:
+    pet = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "friends": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}},
+        },
+    }
+    schema, api, _ = body_schema_3(tmp_path, {"$ref": "#/components/schemas/Pet"}, Pet=pet)
+
+    assert schema == {"$ref": "#/$defs/Pet"}
+    assert api.defs == {
+        "Pet": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "friends": {"type": "array", "items": {"$ref": "#/$defs/Pet"}}},
+        }
+    }
+
+
+def test_values_the_metaschema_rejects_are_dropped_with_a_warning(tmp_path: Path) -> None:
+    schema, _, diagnostics = body_schema_3(
+        tmp_path,
+        {
+            "type": "object",
+            "minProperties": "3",
+            "allOf": [],
+            "properties": {"code": {"type": "string", "pattern": "(unclosed"}},
+            "patternProperties": {"[": {}},
+        },
+    )
+
+    assert schema == {"type": "object", "properties": {"code": {"type": "string"}}, "patternProperties": {}}
+    Draft202012Validator.check_schema(schema)
+    pointer = "/paths/~1things/post/requestBody/content/application~1json/schema"
+    assert [d.pointer for d in diagnostics.warnings] == [
+        f"{pointer}/minProperties",
+        f"{pointer}/allOf",
+        f"{pointer}/properties/code/pattern",
+        f"{pointer}/patternProperties/[",
+    ]
+
+
+def test_a_property_marked_required_true_swagger_style_is_required(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(
+        tmp_path, {"type": "object", "properties": {"id": {"type": "string", "required": True}}}
+    )
+
+    assert schema == {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+
+
+def test_swagger_2_file_type_and_x_nullable_take_their_2020_12_meaning(tmp_path: Path) -> None:
+    document = {
+        "swagger": "2.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/things": {
+                "post": {
+                    "parameters": [
+                        {"in": "body", "name": "body", "schema": {"$ref": "#/definitions/Thing"}},
+                    ],
+                    "responses": {"200": {"description": "ok", "schema": {"type": "file"}}},
+                }
+            }
+        },
+        "definitions": {"Thing": {"type": "object", "properties": {"tag": {"type": "string", "x-nullable": True}}}},
+    }
+    api, _ = compile_ir(tmp_path, document)
+
+    assert api.defs == {"Thing": {"type": "object", "properties": {"tag": {"type": ["string", "null"]}}}}
+    assert api.operations[0].call.responses[0].schema_ is None  # a file is bytes, not JSON
+
+
+def test_a_schema_nested_past_the_limit_is_cut_with_a_warning_instead_of_overflowing(tmp_path: Path) -> None:
+    deep: dict[str, Any] = {"type": "string"}
+    for _ in range(500):
+        deep = {"type": "array", "items": deep}
+    schema, _, diagnostics = body_schema_3(tmp_path, deep)
+
+    depth = 0
+    while "items" in schema:
+        schema, depth = schema["items"], depth + 1
+    assert depth < 100
+    assert schema == {}
+    assert [d.message for d in diagnostics.warnings] == ["the schema nests more than 64 levels deep"]

@@ -1,0 +1,66 @@
+from virtualize import ir
+from virtualize.passes.arguments import assign_names, plan
+from virtualize.passes.schemas import SchemaViews
+
+Location = ir.Location
+
+
+def test_a_clash_keeps_the_plain_name_by_location_priority_and_suffixes_the_rest():
+    names = assign_names([("id", Location.BODY_FIELD), ("id", Location.QUERY), ("id", Location.PATH)])
+    assert names == ["id_body", "id_query", "id"]
+
+
+def test_a_suffix_that_is_taken_gets_a_number():
+    names = assign_names([("id", Location.PATH), ("id_query", Location.QUERY), ("id", Location.QUERY)])
+    assert names == ["id", "id_query", "id_query_2"]
+
+
+def test_wire_names_that_are_not_property_names_are_sanitized_and_lose_to_exact_ones():
+    assert assign_names([("page[size]", Location.QUERY), ("page_size", Location.HEADER)]) == [
+        "page_size_query",
+        "page_size",
+    ]
+
+
+def test_an_object_body_becomes_one_argument_per_property_with_required_kept():
+    body = ir.Body(
+        media_type="application/json",
+        required=True,
+        schema={"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "tag": {}}},
+    )
+    operation = ir.Operation(
+        key="POST /p", name_candidates=("p",), call=ir.HttpCall(method="POST", path="/p", body=body)
+    )
+    planned = plan(operation, SchemaViews({}))
+    assert [(a.argument, a.source.location, a.required) for a in planned] == [
+        ("name", Location.BODY_FIELD, True),
+        ("tag", Location.BODY_FIELD, False),
+    ]
+
+
+def test_a_combinator_body_goes_under_one_body_argument():
+    body = ir.Body(
+        media_type="application/json", required=True, schema={"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    )
+    operation = ir.Operation(
+        key="POST /p", name_candidates=("p",), call=ir.HttpCall(method="POST", path="/p", body=body)
+    )
+    [argument] = plan(operation, SchemaViews({}))
+    assert (argument.argument, argument.source.location, argument.required) == ("body", Location.BODY, True)
+    assert argument.schema == {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+
+
+def test_binary_multipart_parts_travel_as_base64_strings():
+    body = ir.Body(
+        media_type="multipart/form-data",
+        schema={"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+    )
+    operation = ir.Operation(
+        key="POST /f", name_candidates=("f",), call=ir.HttpCall(method="POST", path="/f", body=body)
+    )
+    [argument] = plan(operation, SchemaViews({}))
+    assert argument.schema == {
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "File content, base64-encoded.",
+    }
