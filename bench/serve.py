@@ -1,0 +1,303 @@
+"""Benchmark of `virtualize serve`, reported in one run.
+
+    .venv/bin/python bench/serve.py [--calls 2000] [--seconds 3] [--no-fastmcp]
+
+Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its own process):
+
+- per-call latency p50/p99 of ``getPet`` through the gateway (a raw 2026-07-28 ``tools/call`` POST,
+  so no client library overhead is counted) against a direct httpx GET of the same upstream URL;
+  the difference of the medians is what the gateway adds;
+- calls per second with 1, 8 and 32 concurrent clients, through the gateway and through FastMCP's
+  OpenAPI server on the same spec and upstream (run from ``.venv-bench``: ``pip install fastmcp``
+  there, never in .venv), and their ratio;
+- cold start (process start to the first tools/list answer) and resident memory after loading the
+  largest compiled corpus spec (Stripe, 468 tools, compiled to a temporary folder first).
+
+Numbers are from one machine at one moment: compare the ratios, not the absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+STRIPE = REPO.parent / "shared" / "corpus" / "openapi" / "huge" / "stripe" / "spec3.yaml"
+FASTMCP_PYTHON = REPO / ".venv-bench" / "bin" / "python"
+KEY = "bench-key"
+MODERN = "2026-07-28"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} did not come up")
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _announced(proc: subprocess.Popen[str], timeout: float = 120.0, lines: list[str] | None = None) -> str:
+    """The base URL ``virtualize serve`` announces; stderr keeps being drained (into ``lines``)."""
+    found: list[str] = []
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if lines is not None:
+                lines.append(line)
+            match = re.search(r"on (http://[^\s/]+)/mcp", line)
+            if match and not found:
+                found.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    ready.wait(timeout)
+    if not found:
+        raise SystemExit("virtualize serve did not start")
+    return found[0]
+
+
+def _env() -> dict[str, str]:
+    from virtualize.runtime.credentials import process_environment  # noqa: PLC0415 -- the one door to the environment
+
+    return {**process_environment(), "PETSTORE_API_KEY": KEY}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- raw MCP over HTTP (2026-07-28: no handshake, one POST per call) --------------------------------
+
+
+def _call_request(tool: str, arguments: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": tool,
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": tool,
+            "arguments": arguments,
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": {},
+            },
+        },
+    }
+    return headers, body
+
+
+def _list_request(cursor: str | None) -> tuple[dict[str, str], dict[str, Any]]:
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/list",
+    }
+    params: dict[str, Any] = {
+        "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+    }
+    if cursor:
+        params["cursor"] = cursor
+    return headers, {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}
+
+
+async def _mcp_call(http: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+    response = await http.post(url, json=body, headers=headers)
+    data = response.json()
+    if response.status_code != 200 or data.get("result", {}).get("isError"):
+        raise SystemExit(f"call failed: {response.status_code} {response.text[:300]}")
+
+
+async def latencies(url: str, calls: int, *, direct: bool) -> list[float]:
+    headers, body = _call_request("getPet", {"petId": 1})
+    samples = []
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for i in range(calls + calls // 10):
+            started = time.perf_counter()
+            if direct:
+                response = await http.get(url, headers={"X-API-Key": KEY})
+                response.raise_for_status()
+                response.json()
+            else:
+                await _mcp_call(http, url, headers, body)
+            if i >= calls // 10:  # the first tenth warms pools and caches
+                samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def throughput(url: str, clients: int, seconds: float) -> float:
+    headers, body = _call_request("getPet", {"petId": 1})
+    done = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
+        await _mcp_call(http, url, headers, body)
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                await _mcp_call(http, url, headers, body)
+                done += 1
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for _ in range(clients):
+                group.start_soon(worker)
+        return done / (time.perf_counter() - started)
+
+
+async def first_list(url: str) -> tuple[float, int, int]:
+    """(seconds to the first page, pages, tools) of a full tools/list walk."""
+    started = time.perf_counter()
+    first = 0.0
+    pages = tools = 0
+    cursor = None
+    async with httpx.AsyncClient(timeout=60.0) as http:
+        while True:
+            headers, body = _list_request(cursor)
+            response = await http.post(url, json=body, headers=headers)
+            result = response.json()["result"]
+            if not pages:
+                first = time.perf_counter() - started
+            pages += 1
+            tools += len(result["tools"])
+            cursor = result.get("nextCursor")
+            if not cursor:
+                return first, pages, tools
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--no-fastmcp", action="store_true")
+    options = parser.parse_args()
+    python = sys.executable
+    upstream_port = _free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}/v1"
+    report: list[str] = []
+
+    with process([python, "-m", "virtualize.demo.upstream", "--port", str(upstream_port), "--key", KEY]):
+        _wait_http(f"{upstream}/health")
+        serve = [python, "-m", "virtualize", "serve", str(REPO / "generated" / "petstore"), "--port", "0"]
+        with process([*serve, f"--upstream=petstore={upstream}"], env=_env()) as gateway:
+            log: list[str] = []
+            base = _announced(gateway, lines=log)
+            url = f"{base}/servers/petstore/mcp"
+            direct = anyio.run(lambda: latencies(f"{upstream}/pets/1", options.calls, direct=True))
+            through = anyio.run(lambda: latencies(url, options.calls, direct=False))
+            p50d, p50g = statistics.median(direct), statistics.median(through)
+            report.append(f"latency (ms, {options.calls} sequential calls of getPet)")
+            report.append(f"  direct httpx GET      p50 {p50d:7.3f}  p99 {_pct(direct, 0.99):7.3f}")
+            report.append(f"  through the gateway   p50 {p50g:7.3f}  p99 {_pct(through, 0.99):7.3f}")
+            report.append(f"  added by the gateway  p50 {p50g - p50d:7.3f}")
+            handler = [json.loads(line)["latency_ms"] for line in log if '"tool_call"' in line][-options.calls :]
+            report.append(f"  inside virtualize's call handler  p50 {statistics.median(handler):7.3f}")
+            report.append("    (validation, credentials, invoker with the upstream round trip, result; the rest of a")
+            report.append("     call is the MCP SDK's request handling, HTTP and the client)")
+            ours = {c: anyio.run(throughput, url, c, options.seconds) for c in (1, 8, 32)}
+            report.append(f"  gateway RSS with petstore loaded: {_rss_mib(gateway.pid):.1f} MiB")
+        theirs: dict[int, float] = {}
+        if not options.no_fastmcp and FASTMCP_PYTHON.exists():
+            port = _free_port()
+            spec = str(REPO / "specs" / "petstore.yaml")
+            command = [str(FASTMCP_PYTHON), str(REPO / "bench" / "fastmcp_petstore.py"), spec, upstream, str(port), KEY]
+            with process(command):
+                _wait_http(f"http://127.0.0.1:{port}/mcp")
+                theirs = {
+                    c: anyio.run(throughput, f"http://127.0.0.1:{port}/mcp", c, options.seconds) for c in (1, 8, 32)
+                }
+        report.append(f"throughput (calls/s over {options.seconds:g} s)")
+        for clients, rate in ours.items():
+            versus = f"  FastMCP {theirs[clients]:8.1f}  ratio {rate / theirs[clients]:5.2f}x" if theirs else ""
+            report.append(f"  {clients:2d} clients: virtualize {rate:8.1f}{versus}")
+        if not theirs:
+            report.append("  (FastMCP not measured: create .venv-bench and `pip install fastmcp` there)")
+
+    report.extend(cold_start(python))
+    print("\n".join(report))
+
+
+def cold_start(python: str) -> list[str]:
+    if not STRIPE.is_file():
+        return ["cold start: the corpus (../shared/corpus) is missing"]
+    folder = Path(tempfile.mkdtemp(prefix="virtualize-bench-"))
+    try:
+        subprocess.run(
+            [python, "-m", "virtualize", "build", str(STRIPE), "-o", str(folder), "--name", "stripe"],
+            check=True,
+            capture_output=True,
+        )
+        started = time.perf_counter()
+        with process([python, "-m", "virtualize", "serve", str(folder / "stripe"), "--port", "0"], env=_env()) as proc:
+            base = _announced(proc)
+            to_first, pages, tools = anyio.run(first_list, f"{base}/mcp")
+            total = time.perf_counter() - started - to_first
+            rss = _rss_mib(proc.pid)
+        return [
+            "cold start on the largest corpus spec (Stripe)",
+            f"  process start to first tools/list page: {total + to_first:.2f} s "
+            f"({tools} tools over {pages} pages under 1 MiB each)",
+            f"  resident memory after loading and listing: {rss:.1f} MiB",
+        ]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Credentials: sources read from the environment or files, placed per scheme, never leaked."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from virtualize.manifest.model import AuthMap, AuthScheme, SecurityUse
+from virtualize.runtime.credentials import CredentialStore, ResolvedCredential, SchemeOverride, redact_headers
+from virtualize.runtime.outcomes import Failure
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def needs(*schemes: str) -> tuple[tuple[SecurityUse, ...], ...]:
+    return (tuple(SecurityUse(scheme=s) for s in schemes),)
+
+
+def store(
+    environ: dict[str, str], token_client: httpx.AsyncClient | None = None, **schemes: AuthScheme
+) -> CredentialStore:
+    return CredentialStore("pets", AuthMap(schemes=schemes), environ=environ, token_client=token_client)
+
+
+KEY_IN = {
+    "header": AuthScheme(kind="api_key", in_="header", parameter="X-API-Key", sources={"value": "PETS_KEY"}),
+    "query": AuthScheme(kind="api_key", in_="query", parameter="api_key", sources={"value": "PETS_KEY"}),
+    "cookie": AuthScheme(kind="api_key", in_="cookie", parameter="sid", sources={"value": "PETS_KEY"}),
+}
+
+
+@pytest.mark.parametrize(("where", "name"), [("header", "X-API-Key"), ("query", "api_key"), ("cookie", "sid")])
+async def test_an_api_key_goes_where_its_scheme_says(where: str, name: str) -> None:
+    credentials = await store({"PETS_KEY": "k-123"}, key=KEY_IN[where]).resolve(needs("key"))
+    assert credentials == (ResolvedCredential("key", "api_key", where, name, "k-123"),)  # type: ignore[arg-type]
+
+
+async def test_a_variable_ending_in_file_names_a_file_holding_the_secret(tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("from-file\n", encoding="utf-8")
+    credentials = await store({"PETS_KEY_FILE": str(secret)}, key=KEY_IN["header"]).resolve(needs("key"))
+    assert isinstance(credentials, tuple) and credentials[0].value == "from-file"
+
+
+async def test_a_missing_credential_is_unauthorized_and_names_the_variables_only() -> None:
+    pets = store({"OTHER": "x"}, key=KEY_IN["header"])
+    outcome = await pets.resolve(needs("key"))
+    assert isinstance(outcome, Failure) and outcome.category == "unauthorized"
+    assert outcome.message == (
+        "No upstream credential is configured for scheme 'key' of server 'pets': set PETS_KEY or PETS_KEY_FILE."
+    )
+    assert pets.missing() == [outcome.message]
+
+
+async def test_an_unreadable_secret_file_is_reported_without_its_path_contents(tmp_path: Path) -> None:
+    outcome = await store({"PETS_KEY_FILE": str(tmp_path / "absent")}, key=KEY_IN["header"]).resolve(needs("key"))
+    assert isinstance(outcome, Failure) and "the file named by PETS_KEY_FILE cannot be read" in outcome.message
+
+
+async def test_bearer_and_basic_schemes_build_their_authorization_headers() -> None:
+    pets = store(
+        {"PETS_TOKEN": "t0k", "PETS_USER": "ann", "PETS_PASSWORD": "s3cret:x"},
+        bearer=AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"}),
+        basic=AuthScheme(kind="http_basic", sources={"username": "PETS_USER", "password": "PETS_PASSWORD"}),
+    )
+    [bearer] = await pets.resolve(needs("bearer"))  # type: ignore[misc]
+    [basic] = await pets.resolve(needs("basic"))  # type: ignore[misc]
+    assert (bearer.name, bearer.value) == ("Authorization", "Bearer t0k")
+    assert basic.value == "Basic " + base64.b64encode(b"ann:s3cret:x").decode()
+
+
+async def test_the_first_satisfiable_alternative_is_used() -> None:
+    pets = store(
+        {"PETS_TOKEN": "t0k"},
+        key=KEY_IN["header"],
+        bearer=AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"}),
+    )
+    credentials = await pets.resolve((*needs("key"), *needs("bearer")))
+    assert isinstance(credentials, tuple) and [c.scheme for c in credentials] == ["bearer"]
+
+
+async def test_a_serve_configuration_can_rename_a_source() -> None:
+    pets = CredentialStore(
+        "pets",
+        AuthMap(schemes={"key": KEY_IN["header"]}),
+        overrides={"key": SchemeOverride(sources={"value": "MY_KEY"})},
+        environ={"MY_KEY": "mine", "PETS_KEY": "theirs"},
+    )
+    credentials = await pets.resolve(needs("key"))
+    assert isinstance(credentials, tuple) and credentials[0].value == "mine"
+
+
+async def test_the_callers_token_is_forwarded_only_when_configured() -> None:
+    bearer = AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"})
+    not_forwarding = await store({}, bearer=bearer).resolve(needs("bearer"), caller_token="callers")
+    assert isinstance(not_forwarding, Failure) and "PETS_TOKEN" in not_forwarding.message
+    forwarding = store({}, bearer=bearer.model_copy(update={"forward_caller": True}))
+    assert await forwarding.resolve(needs("bearer"), caller_token="callers") == (
+        ResolvedCredential("bearer", "http_bearer", "header", "Authorization", "Bearer callers"),
+    )
+    without = await forwarding.resolve(needs("bearer"))
+    assert isinstance(without, Failure) and "the caller sent no bearer token" in without.message
+    assert forwarding.missing() == []
+
+
+OAUTH = AuthScheme(
+    kind="oauth2_client_credentials",
+    token_url="https://auth.example/token",
+    scopes=("pets:read", "pets:write"),
+    sources={"client_id": "PETS_CLIENT_ID", "client_secret": "PETS_CLIENT_SECRET"},
+)
+OAUTH_ENV = {"PETS_CLIENT_ID": "app", "PETS_CLIENT_SECRET": "shh"}
+
+
+class TokenEndpoint:
+    """Counts token requests; each answers a new token."""
+
+    def __init__(self, expires_in: int = 3600, status: int = 200) -> None:
+        self.requests: list[httpx.Request] = []
+        self.expires_in = expires_in
+        self.status = status
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        await anyio.lowlevel.checkpoint()  # let concurrent callers pile up behind the lock
+        body = {"access_token": f"tok-{len(self.requests)}", "token_type": "Bearer", "expires_in": self.expires_in}
+        return httpx.Response(self.status, json=body)
+
+
+async def test_client_credentials_fetch_a_token_once_and_reuse_it() -> None:
+    endpoint = TokenEndpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+        first = await pets.resolve(needs("oauth"))
+        second = await pets.resolve(needs("oauth"))
+    assert (
+        first
+        == second
+        == (ResolvedCredential("oauth", "oauth2_client_credentials", "header", "Authorization", "Bearer tok-1"),)
+    )
+    [request] = endpoint.requests
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"app:shh").decode()
+    form = parse_qs(request.content.decode())
+    assert form == {"grant_type": ["client_credentials"], "scope": ["pets:read pets:write"]}
+
+
+async def test_a_token_close_to_expiry_is_fetched_again() -> None:
+    endpoint = TokenEndpoint(expires_in=10)  # inside the 30 s safety margin: always stale
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+        await pets.resolve(needs("oauth"))
+        await pets.resolve(needs("oauth"))
+    assert len(endpoint.requests) == 2
+
+
+async def test_concurrent_calls_share_one_token_request() -> None:
+    endpoint = TokenEndpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                for _ in range(20):
+                    group.start_soon(pets.resolve, needs("oauth"))
+    assert len(endpoint.requests) == 1
+
+
+async def test_a_401_refreshes_the_token_once_however_many_calls_saw_it() -> None:
+    endpoint = TokenEndpoint()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+        stale = await pets.resolve(needs("oauth"))
+        assert isinstance(stale, tuple)
+        fresh: list[object] = []
+
+        async def after_401() -> None:
+            assert await pets.refresh(stale)
+            fresh.append(await pets.resolve(needs("oauth")))
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                for _ in range(10):
+                    group.start_soon(after_401)
+    assert len(endpoint.requests) == 2
+    assert {c[0].value for c in fresh} == {"Bearer tok-2"}  # type: ignore[index]
+
+
+async def test_static_credentials_are_not_refreshable() -> None:
+    pets = store({"PETS_KEY": "k"}, key=KEY_IN["header"])
+    credentials = await pets.resolve(needs("key"))
+    assert isinstance(credentials, tuple) and not await pets.refresh(credentials)
+
+
+async def test_a_token_endpoint_refusing_the_client_is_unauthorized_and_an_unreachable_one_unavailable() -> None:
+    endpoint = TokenEndpoint(status=401)
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        refused = await store(OAUTH_ENV, client, oauth=OAUTH).resolve(needs("oauth"))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(unreachable)) as client:
+        down = await store(OAUTH_ENV, client, oauth=OAUTH).resolve(needs("oauth"))
+    assert isinstance(refused, Failure) and (refused.category, refused.status) == ("unauthorized", 401)
+    assert isinstance(down, Failure) and down.category == "unavailable"
+    assert "shh" not in refused.message + down.message
+
+
+async def test_secrets_never_show_in_repr_or_redacted_text() -> None:
+    pets = store({"PETS_KEY": "k-123456"}, key=KEY_IN["header"])
+    credentials = await pets.resolve(needs("key"))
+    assert "k-123456" not in repr(credentials)
+    assert pets.redact("sent X-API-Key: k-123456 upstream") == "sent X-API-Key: *** upstream"
+    assert redact_headers({"Authorization": "Bearer x", "X-API-Key": "k", "Accept": "a"}) == {
+        "Authorization": "***",
+        "X-API-Key": "***",
+        "Accept": "a",
+    }

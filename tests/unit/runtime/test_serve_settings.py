@@ -1,0 +1,100 @@
+"""The serve configuration file, --upstream flags, and gateway access decisions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.support.petstore import petstore_manifest, write_manifest
+from virtualize.errors import ConfigError, ManifestError
+from virtualize.runtime.access import Access, check_bind
+from virtualize.runtime.serve import load_servers
+from virtualize.runtime.settings import ClientSection, ServeSettings, parse_upstreams, read_serve_file
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "serve.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_server_settings_override_defaults_and_flags_override_the_file(tmp_path: Path) -> None:
+    config = read_serve_file(
+        _write(
+            tmp_path,
+            '[defaults]\ntimeout = 5.0\nretries = 0\n[servers.petstore]\nupstream = "http://file/v1"\ntimeout = 9.0\n'
+            '[servers.petstore.credentials.api_key]\nvalue = "OTHER_KEY"\nforward_caller = true\n',
+        )
+    )
+    settings = ServeSettings(file=config, upstreams=parse_upstreams(["petstore=http://flag/v1"]))
+    petstore, other = settings.invoker_settings("petstore"), settings.invoker_settings("zoo")
+    assert (petstore.base_url, petstore.timeout, petstore.retries) == ("http://flag/v1", 9.0, 0)
+    assert (other.base_url, other.timeout, other.connect_timeout) == (None, 5.0, 5.0)
+    override = settings.credential_overrides("petstore")["api_key"]
+    assert (dict(override.sources), override.forward_caller) == ({"value": "OTHER_KEY"}, True)
+
+
+def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_serve_file(_write(tmp_path, "[defaults]\ntimeuot = 5\n"))
+    assert "defaults.timeuot" in raised.value.message
+    assert raised.value.location.endswith("serve.toml")
+
+
+def test_a_malformed_upstream_flag_is_an_error() -> None:
+    with pytest.raises(ConfigError):
+        parse_upstreams(["petstore"])
+
+
+def test_a_client_needs_exactly_one_key_source(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        read_serve_file(_write(tmp_path, '[[clients]]\nname = "x"\nkey_env = "A"\nkey_file = "b"\n'))
+
+
+def test_a_client_key_is_matched_by_digest_from_either_header() -> None:
+    digest = hashlib.sha256(b"secret").hexdigest()
+    access = Access.from_config((ClientSection(name="ci", key_sha256=digest, servers=("petstore",)),), ["petstore"])
+    by_bearer = access.grant("Bearer secret", None)
+    by_header = access.grant(None, "secret")
+    assert by_bearer is not None and by_header is not None
+    assert by_bearer.client == "ci" and by_bearer.allows("petstore") and not by_bearer.allows("zoo")
+    assert by_bearer.caller_token is None  # the gateway's own key never goes upstream
+    assert access.grant("Bearer wrong", "wrong") is None
+    assert access.grant(None, None) is None
+
+
+def test_without_clients_everyone_may_use_everything_and_the_bearer_is_available_to_forward() -> None:
+    grant = Access().grant("Bearer caller-token", None)
+    assert grant is not None
+    assert grant.allows("anything")
+    assert grant.caller_token == "caller-token"
+
+
+def test_a_client_naming_an_unloaded_server_is_refused() -> None:
+    digest = hashlib.sha256(b"k").hexdigest()
+    with pytest.raises(ConfigError):
+        Access.from_config((ClientSection(name="ci", key_sha256=digest, servers=("nope",)),), ["petstore"])
+
+
+def test_binding_beyond_loopback_needs_client_keys_or_allow_anonymous() -> None:
+    check_bind("127.0.0.1", Access(), allow_anonymous=False)
+    check_bind("::1", Access(), allow_anonymous=False)
+    check_bind("0.0.0.0", Access(), allow_anonymous=True)
+    with pytest.raises(ConfigError):
+        check_bind("0.0.0.0", Access(), allow_anonymous=False)
+
+
+def test_settings_naming_a_server_that_is_not_loaded_are_refused(tmp_path: Path) -> None:
+    write_manifest(petstore_manifest(), tmp_path / "petstore")
+    settings = ServeSettings(upstreams=parse_upstreams(["petstroe=http://127.0.0.1:1/v1"]))
+    with pytest.raises(ConfigError) as raised:
+        load_servers([tmp_path], settings)
+    assert "petstroe" in raised.value.message
+    assert "loaded: petstore" in raised.value.hint
+
+
+def test_a_folder_without_manifests_is_a_manifest_error(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError):
+        load_servers([tmp_path], ServeSettings())

@@ -1,0 +1,1 @@
+"""The demo: ``python -m virtualize.demo`` (``./run demo``) and its petstore upstream."""

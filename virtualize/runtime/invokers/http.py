@@ -1,0 +1,440 @@
+"""The HTTP invoker: one tool call -> exactly the upstream request its ``HttpBinding`` describes.
+
+``create_invoker`` precomputes a plan per tool (path template split, parameters with their
+styles, body kind, server URL). ``invoke`` serializes the arguments (``http_serialization``),
+applies the resolved credentials, sends the request through one pooled ``httpx.AsyncClient`` per
+upstream origin, and maps whatever happens to an ``Outcome``; it never raises for an upstream
+problem.
+
+Policies, each for a reason:
+- Redirects are followed only within the request's own origin (scheme, host, port), at most
+  ``MAX_REDIRECTS`` times: another origin would receive the credentials. A cross-origin redirect
+  is reported, not followed.
+- Retries (``settings.retries``) only for idempotent methods, only on a failed connection or a
+  502/503/504, with exponential backoff or the upstream's ``Retry-After`` when it fits in the
+  call's deadline and ``settings.max_retry_after``. A 401 is re-sent once with refreshed
+  credentials when ``call.refresh_credentials`` can refresh them (OAuth2).
+- Bodies are read as a stream and reading stops past ``settings.max_response_bytes`` (error
+  bodies past ``ERROR_BODY_LIMIT``), so a huge answer costs neither memory nor time.
+- The clients ignore the process environment (proxies, ``.netrc``) and keep no cookies: no
+  credential comes in by a side door, and no state leaks from one call to the next.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Literal
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from virtualize import __version__
+from virtualize.manifest.model import HttpBinding, HttpBody, Manifest
+from virtualize.runtime.credentials import ResolvedCredential
+from virtualize.runtime.invokers import Invocation, InvokerSettings
+from virtualize.runtime.invokers.http_responses import (
+    failure_outcome,
+    origin,
+    redirect_target,
+    retry_after,
+    success_outcome,
+    transport_failure,
+)
+from virtualize.runtime.invokers.http_serialization import (
+    ArgumentProblem,
+    Param,
+    cookie_pairs,
+    form_body,
+    header_value,
+    is_json_media,
+    json_body,
+    multipart_body,
+    path_value,
+    query_pairs,
+    raw_body,
+)
+from virtualize.runtime.outcomes import (
+    Failure,
+    Outcome,
+    invalid_arguments,
+)
+
+MAX_REDIRECTS = 5
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+BACKOFF_BASE = 0.1
+BACKOFF_CAP = 2.0
+USER_AGENT = f"virtualize/{__version__}"
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _literal(text: str) -> str:
+    """A path template's literal text, percent-encoded where it is not already (spaces, non-ASCII)."""
+    return quote(text, safe="/:@!$&'()*+,;=-._~%")
+
+
+BodyKind = Literal["json", "form", "multipart", "raw"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    tool: str
+    method: str
+    path: tuple[str | Param, ...]  # literal text (as declared) and parameters, in order
+    server: httpx.URL | None  # parsed once; None when no usable URL is known (``server_problem`` says why)
+    server_problem: str
+    query: tuple[Param, ...]
+    headers: tuple[Param, ...]
+    cookies: tuple[Param, ...]
+    body: HttpBody | None
+    body_kind: BodyKind | None
+    whole_body: Param | None
+    body_fields: tuple[Param, ...]
+    accept: str
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
+
+
+@dataclass(frozen=True, slots=True)
+class _Wire:
+    """A serialized request, before credentials."""
+
+    target: str  # percent-encoded path and query, appended to the server URL's path
+    headers: tuple[tuple[str, str], ...]
+    cookies: tuple[str, ...]
+    content: bytes | None
+
+
+# -- plans -------------------------------------------------------------------------------------
+
+
+def _is_binary(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("contentEncoding") == "base64" or schema.get("format") == "binary":
+        return True
+    members = [schema.get("items"), *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    return any(_is_binary(m) for m in members)
+
+
+def _server_url(binding: HttpBinding, settings: InvokerSettings) -> tuple[httpx.URL | None, str]:
+    if settings.base_url:
+        return _checked(settings.base_url.rstrip("/"))
+    if not binding.servers:
+        return None, "The API declares no server URL; start serve with --upstream NAME=URL."
+    server = binding.servers[0]
+    url = _PLACEHOLDER.sub(lambda m: server.variables.get(m.group(1), m.group(0)), server.url)
+    if not url.startswith(("http://", "https://")) or "{" in url:
+        return None, f"The server URL {url!r} is not absolute; start serve with --upstream NAME=URL."
+    return _checked(url.rstrip("/"))
+
+
+def _checked(url: str) -> tuple[httpx.URL | None, str]:
+    try:
+        return httpx.URL(url), ""
+    except httpx.InvalidURL:
+        return None, f"The upstream URL {url!r} is not a valid URL."
+
+
+def _body_kind(body: HttpBody | None) -> BodyKind | None:
+    if body is None:
+        return None
+    essence = body.media_type.split(";", 1)[0].strip().lower()
+    if is_json_media(essence):
+        return "json"
+    if essence == "application/x-www-form-urlencoded":
+        return "form"
+    if essence.startswith("multipart/"):
+        return "multipart"
+    return "raw"
+
+
+def _accept(binding: HttpBinding) -> str:
+    # Success types first; the declared error types (problem+json when none) rank below them so
+    # a server that negotiates still sends its error bodies in a form we can read back.
+    if not binding.success_media_types:
+        return "application/json, */*;q=0.5"
+    failures = [t for t in binding.error_media_types if t not in binding.success_media_types]
+    errors = [f"{t};q=0.9" for t in dict.fromkeys(failures or ["application/problem+json"])]
+    return ", ".join([*binding.success_media_types, *errors, "*/*;q=0.5"])
+
+
+def plan_for(tool: str, binding: HttpBinding, input_schema: Mapping[str, Any], settings: InvokerSettings) -> _Plan:
+    properties = input_schema.get("properties", {}) if isinstance(input_schema, Mapping) else {}
+    params: dict[str, list[Param]] = {}
+    whole_body: Param | None = None
+    for arg in binding.arguments:
+        default_style = {"path": "simple", "header": "simple"}.get(arg.location, "form")
+        style = arg.style or default_style
+        param = Param(
+            argument=arg.argument,
+            name=arg.name,
+            style=style,
+            explode=arg.explode if arg.explode is not None else style == "form",
+            allow_reserved=arg.allow_reserved,
+            content_type=arg.content_type,
+            binary=_is_binary(properties.get(arg.argument)),
+        )
+        if arg.location == "body":
+            whole_body = param
+        params.setdefault(arg.location, []).append(param)
+    by_wire_name = {p.name: p for p in params.get("path", [])}
+    path: list[str | Param] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(binding.path):
+        path.append(_literal(binding.path[position : match.start()]))
+        name = match.group(1)
+        path.append(by_wire_name.get(name) or Param(argument=name, name=name, style="simple", explode=False))
+        position = match.end()
+    path.append(_literal(binding.path[position:]))
+    server, problem = _server_url(binding, settings)
+    return _Plan(
+        tool=tool,
+        method=binding.method.upper(),
+        path=tuple(p for p in path if p != ""),
+        server=server,
+        server_problem=problem,
+        query=tuple(params.get("query", ())),
+        headers=tuple(params.get("header", ())),
+        cookies=tuple(params.get("cookie", ())),
+        body=binding.body,
+        body_kind=_body_kind(binding.body),
+        whole_body=whole_body,
+        body_fields=tuple(params.get("body_field", ())),
+        accept=_accept(binding),
+    )
+
+
+# -- serialization -------------------------------------------------------------------------------
+
+
+def serialize(plan: _Plan, arguments: Mapping[str, Any]) -> _Wire:
+    """The request the arguments make (raises ``ArgumentProblem``)."""
+    path: list[str] = []
+    for part in plan.path:
+        if isinstance(part, str):
+            path.append(part)
+        elif part.argument not in arguments:
+            raise ArgumentProblem(part.pointer, f"path parameter {part.name!r} is required")
+        else:
+            path.append(path_value(part, arguments[part.argument]))
+    query: list[str] = []
+    for param in plan.query:
+        if param.argument in arguments:
+            query.extend(query_pairs(param, arguments[param.argument]))
+    headers = [(p.name, header_value(p, arguments[p.argument])) for p in plan.headers if p.argument in arguments]
+    cookies = [pair for p in plan.cookies if p.argument in arguments for pair in cookie_pairs(p, arguments[p.argument])]
+    content, content_type = _body(plan, arguments)
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    target = "".join(path)
+    if query:
+        target += "?" + "&".join(query)
+    return _Wire(target=target, headers=tuple(headers), cookies=tuple(cookies), content=content)
+
+
+def _body(plan: _Plan, arguments: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
+    body = plan.body
+    if body is None or plan.body_kind is None:
+        return None, None
+    media_type = body.media_type
+    fields: list[tuple[Param, Any]]
+    if plan.whole_body is not None:
+        if plan.whole_body.argument not in arguments:
+            return None, None
+        value = arguments[plan.whole_body.argument]
+        if plan.body_kind == "json":
+            return json_body(value), media_type
+        if plan.body_kind == "raw":
+            if "*" in media_type:
+                media_type = "application/octet-stream" if plan.whole_body.binary else "text/plain"
+            return raw_body(plan.whole_body, value), media_type
+        if not isinstance(value, dict):
+            raise ArgumentProblem(plan.whole_body.pointer, f"a {media_type} body must be an object")
+        fields = [(_field(plan.whole_body, str(k)), v) for k, v in value.items()]
+    else:
+        fields = [(p, arguments[p.argument]) for p in plan.body_fields if p.argument in arguments]
+        if not fields and not body.required:
+            return None, None
+        if plan.body_kind in ("json", "raw"):
+            return json_body({p.name: v for p, v in fields}), media_type
+    if plan.body_kind == "form":
+        return form_body(fields), media_type
+    return multipart_body(fields)
+
+
+def _field(whole: Param, name: str) -> Param:
+    return Param(argument=f"{whole.argument}/{name}", name=name, style="form", explode=True)
+
+
+def _with_credentials(wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCredential]) -> httpx.Request:
+    assert plan.server is not None
+    headers = httpx.Headers({"User-Agent": USER_AGENT, "Accept": plan.accept, "Accept-Encoding": "gzip, deflate"})
+    for name, value in wire.headers:
+        headers[name] = value  # case-insensitive: a declared header parameter wins over our defaults
+    target = wire.target
+    cookies = list(wire.cookies)
+    for credential in credentials:
+        if credential.placement == "query":
+            pair = f"{quote(credential.name, safe='')}={quote(credential.value, safe='')}"
+            target += ("&" if "?" in target else "?") + pair
+        elif credential.placement == "cookie":
+            cookies.append(f"{credential.name}={credential.value}")
+        else:
+            headers[credential.name] = credential.value
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
+    # copy_with: the server URL was parsed once; everything in ``target`` is already percent-encoded ASCII.
+    base_path = plan.server.raw_path.partition(b"?")[0].rstrip(b"/")
+    url = plan.server.copy_with(raw_path=base_path + target.encode("ascii"))
+    return httpx.Request(plan.method, url, headers=headers, content=wire.content)
+
+
+# -- the invoker ---------------------------------------------------------------------------------
+
+
+def _no_cookies() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class HttpInvoker:
+    """Calls the HTTP upstream of one virtual server."""
+
+    def __init__(self, manifest: Manifest, settings: InvokerSettings) -> None:
+        self._settings = settings
+        schemas = {tool.name: tool.input_schema for tool in manifest.tools}
+        self._plans = {
+            name: plan_for(name, binding, schemas.get(name, {}), settings)
+            for name, binding in manifest.bindings.tools.items()
+            if isinstance(binding, HttpBinding)
+        }
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, url: httpx.URL) -> httpx.AsyncClient:
+        if self._settings.http_client is not None:
+            return self._settings.http_client
+        key = origin(url)
+        client = self._clients.get(key)
+        if client is None:
+            client = httpx.AsyncClient(
+                http2=self._settings.http2,
+                timeout=httpx.Timeout(self._settings.timeout, connect=self._settings.connect_timeout),
+                follow_redirects=False,
+                trust_env=False,
+                cookies=_no_cookies(),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            )
+            self._clients[key] = client
+        return client
+
+    async def invoke(self, call: Invocation) -> Outcome:
+        plan = self._plans.get(call.tool)
+        if plan is None:
+            return Failure("internal_error", f"no HTTP binding for tool {call.tool!r}")
+        if plan.server is None:
+            return Failure("unavailable", plan.server_problem, retryable=False)
+        try:
+            wire = serialize(plan, call.arguments)
+        except ArgumentProblem as problem:
+            return invalid_arguments(problem.message, [{"path": problem.path, "message": problem.message}])
+        deadline = min(call.deadline, anyio.current_time() + self._settings.timeout)
+        outcome: Outcome | None = None
+        with anyio.move_on_after(deadline - anyio.current_time()):
+            outcome = await self._exchange(plan, wire, call, deadline)
+        if outcome is None:
+            return Failure("timeout", "The upstream did not answer within the call's deadline.")
+        return outcome
+
+    async def _exchange(self, plan: _Plan, wire: _Wire, call: Invocation, deadline: float) -> Outcome:
+        credentials = tuple(call.credentials)
+        refreshed = False
+        retries = 0
+        while True:
+            call.record.attempts += 1
+            request = _with_credentials(wire, plan, credentials)
+            try:
+                response = await self._send(request)
+            except httpx.HTTPError as exc:
+                failure = transport_failure(exc, plan.idempotent, origin(request.url))
+                if not (failure.is_retryable and plan.idempotent and retries < self._settings.retries):
+                    return failure
+                if failure.category == "timeout" or (delay := self._delay(retries, None, deadline)) is None:
+                    return failure
+                retries += 1
+                await anyio.sleep(delay)
+                continue
+            try:
+                call.record.status = response.status_code
+                status = response.status_code
+                if status == 401 and not refreshed and call.refresh_credentials is not None:
+                    refreshed = True
+                    fresh = await call.refresh_credentials()
+                    if fresh is not None:
+                        credentials = fresh
+                        continue
+                if status in RETRY_STATUSES and plan.idempotent and retries < self._settings.retries:
+                    delay = self._delay(retries, retry_after(response.headers), deadline)
+                    if delay is not None:
+                        retries += 1
+                        await _close(response)
+                        await anyio.sleep(delay)
+                        continue
+                if 200 <= status < 300:
+                    return await success_outcome(response, plan.method, self._settings.max_response_bytes)
+                return await failure_outcome(response, plan.idempotent)
+            except httpx.HTTPError as exc:  # the body broke off after the status line: never repeated
+                return transport_failure(exc, plan.idempotent, origin(request.url))
+            finally:
+                await _close(response)
+
+    def _delay(self, retries: int, asked: float | None, deadline: float) -> float | None:
+        """How long to wait before the next attempt, or None when it would not fit."""
+        if asked is not None:
+            if asked > self._settings.max_retry_after:
+                return None
+            delay = asked
+        else:
+            delay = min(BACKOFF_BASE * 2**retries, BACKOFF_CAP) * random.uniform(0.5, 1.0)
+        return delay if anyio.current_time() + delay < deadline else None
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects within the request's origin only."""
+        home = origin(request.url)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._client(request.url).send(request, stream=True, follow_redirects=False)
+            target = redirect_target(response)
+            if target is None or origin(target) != home:
+                return response
+            await _close(response)
+            method = request.method
+            content: bytes | None = request.content
+            headers = httpx.Headers(request.headers)
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+                method, content = ("HEAD" if method == "HEAD" else "GET"), None
+                for name in ("content-type", "content-length"):
+                    headers.pop(name, None)
+            headers.pop("host", None)
+            request = httpx.Request(method, target, headers=headers, content=content)
+        return response
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+
+async def _close(response: httpx.Response) -> None:
+    # Shielded: the call's deadline may have fired, and the connection must still go back to the pool.
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
+def create_invoker(manifest: Manifest, settings: InvokerSettings) -> HttpInvoker:
+    return HttpInvoker(manifest, settings)

@@ -1,0 +1,167 @@
+"""The serve configuration: one TOML file (``virtualize serve --config FILE``) plus command-line flags.
+
+    [defaults]                      # every server, unless its own table says otherwise
+    timeout = 30.0                  # seconds for a whole call (also its deadline)
+    connect_timeout = 5.0
+    max_response_bytes = 1000000
+    http2 = false
+    retries = 2
+
+    [servers.petstore]              # one table per virtual server (manifest name)
+    upstream = "http://127.0.0.1:4010/v1"   # replaces the manifest's server URL
+    timeout = 10.0
+    [servers.petstore.credentials.api_key]  # per auth scheme: override where credentials come from
+    value = "MY_PETSTORE_KEY"       # role -> environment variable (``<VAR>_FILE`` names a file)
+    forward_caller = false
+
+    [[clients]]                     # gateway access: who may call which servers over HTTP
+    name = "ci"
+    key_env = "VIRTUALIZE_CI_KEY"   # or key_file = "/run/secrets/ci" or key_sha256 = "<hex>"
+    servers = ["petstore"]          # omitted: every server
+
+Like the build configuration it names secrets, never holds them (``key_sha256`` is a digest).
+Unknown keys are errors naming the file and the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from virtualize.errors import ConfigError
+from virtualize.runtime.credentials import SchemeOverride
+from virtualize.runtime.invokers import InvokerSettings
+from virtualize.runtime.outcomes import DEFAULT_MAX_BYTES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Limits(_Strict):
+    timeout: float | None = Field(default=None, gt=0)
+    connect_timeout: float | None = Field(default=None, gt=0)
+    max_response_bytes: int | None = Field(default=None, ge=1024)
+    http2: bool | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+
+
+class CredentialOverride(_Strict):
+    model_config = ConfigDict(frozen=True, extra="allow")  # role names are open: value, token, username, ...
+
+    forward_caller: bool | None = None
+
+    def sources(self) -> dict[str, str]:
+        extra = self.model_extra or {}
+        bad = [role for role, variable in extra.items() if not isinstance(variable, str)]
+        if bad:
+            raise ValueError(f"credential roles must name environment variables (strings): {', '.join(bad)}")
+        return {role: str(variable) for role, variable in extra.items()}
+
+
+class ServerSection(Limits):
+    upstream: str | None = None
+    credentials: dict[str, CredentialOverride] = {}
+
+
+class ClientSection(_Strict):
+    name: str
+    key_env: str | None = None
+    key_file: str | None = None
+    key_sha256: str | None = None
+    servers: tuple[str, ...] | None = None  # None: every server
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ClientSection:
+        given = [k for k in (self.key_env, self.key_file, self.key_sha256) if k]
+        if len(given) != 1:
+            raise ValueError(f"client {self.name!r} needs exactly one of key_env, key_file, key_sha256")
+        return self
+
+
+class ServeFile(_Strict):
+    defaults: Limits = Limits()
+    servers: dict[str, ServerSection] = {}
+    clients: tuple[ClientSection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """Everything ``serve`` needs besides the manifests, resolved from the file and the flags."""
+
+    file: ServeFile = field(default_factory=ServeFile)
+    upstreams: Mapping[str, str] = field(default_factory=dict)  # --upstream NAME=URL (wins over the file)
+    allow_anonymous: bool = False
+
+    def invoker_settings(self, server: str) -> InvokerSettings:
+        section = self.file.servers.get(server, ServerSection())
+        defaults = self.file.defaults
+
+        def pick(name: str, fallback: Any) -> Any:
+            own = getattr(section, name)
+            if own is not None:
+                return own
+            common = getattr(defaults, name)
+            return fallback if common is None else common
+
+        return InvokerSettings(
+            base_url=self.upstreams.get(server) or section.upstream,
+            connect_timeout=pick("connect_timeout", 5.0),
+            timeout=pick("timeout", 30.0),
+            max_response_bytes=pick("max_response_bytes", DEFAULT_MAX_BYTES),
+            http2=pick("http2", False),
+            retries=pick("retries", 2),
+        )
+
+    def credential_overrides(self, server: str) -> dict[str, SchemeOverride]:
+        section = self.file.servers.get(server)
+        if section is None:
+            return {}
+        return {
+            name: SchemeOverride(sources=override.sources(), forward_caller=override.forward_caller)
+            for name, override in section.credentials.items()
+        }
+
+
+def read_serve_file(path: Path) -> ServeFile:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("no such serve configuration file", location=str(path)) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"unreadable serve configuration: {exc}", location=str(path)) from None
+    try:
+        parsed = ServeFile.model_validate(data)
+        for server in parsed.servers.values():
+            for override in server.credentials.values():
+                override.sources()
+    except (ValidationError, ValueError) as exc:
+        raise ConfigError(_first_problem(exc), location=str(path), hint="see `virtualize serve --help`") from None
+    return parsed
+
+
+def _first_problem(exc: ValidationError | ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(exc)
+
+
+def parse_upstreams(pairs: list[str]) -> dict[str, str]:
+    """``--upstream NAME=URL`` flags as a mapping; a malformed one is a ``ConfigError``."""
+    upstreams: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, url = pair.partition("=")
+        if not sep or not name or not url:
+            raise ConfigError(
+                f"--upstream {pair!r} is not NAME=URL", hint="e.g. --upstream petstore=http://127.0.0.1:4010/v1"
+            )
+        upstreams[name] = url
+    return upstreams

@@ -1,0 +1,135 @@
+"""Transports: Streamable HTTP (Starlette + uvicorn) and stdio, both through the SDK, both dual-era.
+
+HTTP routes (exact ``Route``s: a ``Mount`` would answer ``POST /mcp`` with a 307 to ``/mcp/``):
+
+    POST /mcp                   the aggregate endpoint
+    POST /servers/<name>/mcp    one virtual server
+    GET  /healthz               the process is up
+    GET  /readyz                manifests loaded and the MCP layer running (503 before, and while stopping)
+    GET  /metrics               Prometheus text format
+
+One ``StreamableHTTPSessionManager`` serves every MCP route. It routes by ``MCP-Protocol-Version``:
+2026-07-28 requests take the SDK's sessionless path; handshake-era (2025-11-25 and older) ones
+take the legacy path, run ``stateless`` because no tool here sends server-to-client requests (so
+no session table to grow, and no session minted on one path can be replayed on another).
+``json_response`` answers every request with one JSON body rather than an SSE stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+
+import uvicorn
+from mcp.server.stdio import stdio_server
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from virtualize.runtime.access import Access, GatewayGuard, is_loopback
+from virtualize.runtime.observability import METRICS_CONTENT_TYPE
+from virtualize.runtime.router import Router
+
+logger = logging.getLogger("virtualize.serve")
+
+_LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
+_LOCAL_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+
+
+def _security(host: str) -> TransportSecuritySettings:
+    """DNS-rebinding protection on loopback (a browser page must not reach a local gateway);
+    behind a real address the client keys are the protection and Host is whatever the proxy says."""
+    if is_loopback(host):
+        return TransportSecuritySettings(allowed_hosts=_LOCAL_HOSTS, allowed_origins=_LOCAL_ORIGINS)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+
+
+def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announce: str = "") -> Starlette:
+    """The ASGI app. ``announce`` is logged once the MCP layer runs (tests wait for it)."""
+    manager = StreamableHTTPSessionManager(
+        app=router.mcp_server(private_lists=access.enabled),
+        json_response=True,
+        stateless=True,
+        security_settings=_security(host),
+    )
+    endpoint = GatewayGuard(StreamableHTTPASGIApp(manager), access, router.servers)
+    ready = False
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        nonlocal ready
+        try:
+            async with manager.run():
+                ready = True
+                if announce:
+                    logger.info(announce)
+                yield
+                ready = False
+        finally:
+            await router.aclose()
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        servers = {name: len(router.endpoints[name].entries) for name in router.servers}
+        body = {"status": "ready" if ready else "starting", "servers": servers}
+        return JSONResponse(body, status_code=200 if ready and servers else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(router.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+    app = Starlette(
+        routes=[
+            Route("/mcp", endpoint),
+            Route("/servers/{server}/mcp", endpoint),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False  # "/mcp/" is not an endpoint: a 404 says so, a redirect would hide it
+    return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one: the announced URL says which)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP,
+    # and with Nagle on every small JSON answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(1024)
+    return sock
+
+
+async def serve_http(router: Router, access: Access, sock: socket.socket, host: str) -> None:
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    announce = (
+        f"serving {len(router.servers)} server(s), {router.tool_count} tool(s) on http://{shown}:{port}/mcp "
+        f"(per server: /servers/<name>/mcp)"
+    )
+    app = http_app(router, access, host=host, announce=announce)
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on")
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+async def serve_stdio(router: Router) -> None:
+    server = router.mcp_server()
+    try:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+    finally:
+        await router.aclose()
