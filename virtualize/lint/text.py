@@ -1,0 +1,184 @@
+"""Checks on the text an agent reads. A tool description is a prompt: the MCP specification
+("Security Best Practices", tool poisoning) warns that clients pass it to the model verbatim, so
+it is where an attacker who controls an API description places instructions.
+
+Each check takes one string and returns what is wrong with it as (rule id, message) pairs.
+Text is checked as decoded (the manifest writer escapes invisible characters in the JSON files,
+``json.loads`` gives them back).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+Problem = tuple[str, str]  # (rule id, message)
+
+# -- VZ102: invisible and bidirectional characters -------------------------------------------
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\n\t\r")
+_SHOWN_CHARACTERS = 3
+
+
+def _is_invisible(char: str) -> bool:
+    if char in _ALLOWED_CONTROLS:
+        return False
+    code = ord(char)
+    if 0xE0000 <= code <= 0xE007F or 0xE0100 <= code <= 0xE01EF:  # tags (ASCII smuggling), variation selectors
+        return True
+    # Cf: format (zero-width, bidi, BOM, word joiner ...); Cc: controls; Co/Cn: private or unassigned.
+    return unicodedata.category(char) in {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}
+
+
+def invisible_characters(text: str) -> Iterator[Problem]:
+    found = sorted({c for c in text if _is_invisible(c)})
+    if not found:
+        return
+    names = [f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in found[:_SHOWN_CHARACTERS]]
+    more = f" and {len(found) - _SHOWN_CHARACTERS} more" if len(found) > _SHOWN_CHARACTERS else ""
+    kind = "bidirectional control" if any(c in _BIDI for c in found) else "invisible character"
+    yield "VZ102", f"{kind}s in the text: {', '.join(names)}{more}"
+
+
+def visible(text: str) -> str:
+    """The text without invisible characters, so a phrase split by a zero-width space still matches."""
+    return "".join(c for c in text if not _is_invisible(c))
+
+
+# -- VZ101: instructions to the model --------------------------------------------------------
+
+_INSTRUCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern, re.IGNORECASE))
+    for what, pattern in (
+        (
+            "tells the model to ignore its instructions",
+            r"\b(ignore|disregard|forget|override|bypass)\b\W+(?:\w+\W+){0,4}?"
+            r"(previous|prior|above|earlier|preceding|system|original|all|any|your|other)\W+(?:\w+\W+){0,2}?"
+            r"(instructions?|prompts?|rules|directives|guidelines|guardrails)\b",
+        ),
+        (
+            "asks for the system prompt",
+            r"\b(reveal|print|show|repeat|output|leak|disclose|dump)\b\W+(?:\w+\W+){0,4}?"
+            r"(system|developer|hidden|initial)\s+(prompt|message|instructions)\b"
+            r"|\b(your|the)\s+(system|developer)\s+prompt\b",
+        ),
+        (
+            "asks for secrets",
+            r"\b(reveal|leak|exfiltrate|disclose|send|forward|upload|share|include|read|copy|pass)\b\W+(?:\w+\W+){0,5}?"
+            r"(~/\.ssh|id_rsa|\.env\b|mcp\.json|\.cursor/|\.aws/credentials|"
+            r"(your|user'?s|the user'?s|all|stored|other|every)\s+"
+            r"(secrets?|credentials|passwords|api[ _-]?keys?|tokens?|private keys?|environment variables))",
+        ),
+        (
+            "tells the model to call another tool",
+            r"(\b(you must|you should|always|first|also|then|instead|before (using|calling|invoking) this tool,?)\s+"
+            r"(call|invoke|use|run|execute)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\b)"
+            r"|\b(call|invoke)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(first|before|after|instead)\b",
+        ),
+        (
+            "tells the model to hide what it does from the user",
+            r"\b(do not|don't|never|without)\s+(tell|telling|inform|informing|mention|mentioning|notify|notifying|"
+            r"alert|alerting|show|showing)\s+(this\s+to\s+)?(the\s+)?user\b",
+        ),
+        (
+            "carries prompt markup",
+            r"<\s*/?\s*(important|system|instructions?|secret|admin)\s*>|\[/?INST\]|<\|im_(start|end)\|>"
+            r"|<<\s*SYS\s*>>",
+        ),
+        (
+            "addresses the model directly",
+            r"\b(new|updated|additional)\s+instructions\s*:|\byou are now\b|\bas an ai (model|assistant)\b",
+        ),
+    )
+)
+_EXCERPT = 60
+
+
+def instructions(text: str) -> Iterator[Problem]:
+    plain = " ".join(visible(text).split())
+    for what, pattern in _INSTRUCTIONS:
+        match = pattern.search(plain)
+        if match:
+            yield "VZ101", f"description {what}: {_excerpt(plain, match)}"
+
+
+def _excerpt(text: str, match: re.Match[str]) -> str:
+    start, end = max(0, match.start() - 10), min(len(text), match.end() + 10)
+    shown = text[start:end][: _EXCERPT + 20]
+    return f'"{"…" if start else ""}{shown}{"…" if end < len(text) else ""}"'
+
+
+# -- VZ103 / VZ104: markup and active content ------------------------------------------------
+
+_HTML_TAGS = (
+    "a|abbr|b|blockquote|body|br|caption|center|code|dd|del|details|div|dl|dt|em|font|h[1-6]|head|hr|html|i|img|"
+    "ins|kbd|li|mark|ol|p|pre|q|s|samp|section|small|span|strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|"
+    "thead|tr|tt|u|ul|var|wbr"
+)
+_ACTIVE_TAGS = "script|iframe|frame|frameset|object|embed|applet|form|input|button|style|link|meta|base|svg|math"
+_HTML = re.compile(rf"<\s*/?\s*({_HTML_TAGS})\b[^<>]*>|<!--", re.IGNORECASE)
+_ACTIVE = re.compile(
+    rf"<\s*/?\s*({_ACTIVE_TAGS})\b[^<>]*>|<[a-z][^<>]*\son[a-z]+\s*=|\b(javascript|vbscript):|data:text/html",
+    re.IGNORECASE,
+)
+
+
+# Markdown code is shown as code, never rendered: a `<form>` in backticks documents HTML.
+_CODE = re.compile(r"```.*?(```|$)|~~~.*?(~~~|$)|`[^`\n]*`", re.DOTALL)
+
+
+def markup(text: str) -> Iterator[Problem]:
+    text = _CODE.sub(" ", text)
+    active = _ACTIVE.search(text)
+    if active:
+        yield "VZ104", f"active content in a description: {_excerpt(text, active)}"
+    html = _HTML.search(text)
+    if html:
+        what = "an HTML comment (hidden from people who read rendered docs)" if html.group() == "<!--" else "HTML"
+        yield "VZ103", f"{what} in a description: {_excerpt(text, html)}"
+
+
+# -- VZ105: links to unexpected hosts --------------------------------------------------------
+
+_URL = re.compile(r"\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]}|]+", re.IGNORECASE)
+_HOST = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")  # a name or address, not a placeholder like "..."
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu"})
+
+
+def site_of(host: str) -> str:
+    """The registrable part of a host name, approximately (``api.stripe.com`` -> ``stripe.com``,
+    ``api.example.co.uk`` -> ``example.co.uk``): links to an API's own documentation site are
+    expected. No public-suffix list: a few country-code second levels cover the common cases."""
+    try:
+        return str(ipaddress.ip_address(host))  # an address is its own site
+    except ValueError:
+        pass
+    labels = host.lower().rstrip(".").split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # an unbalanced IPv6 bracket: not a host we can judge
+        return ""
+
+
+def unexpected_hosts(text: str, own_sites: frozenset[str], allowed: Iterable[str]) -> Iterator[Problem]:
+    patterns = tuple(allowed)
+    seen: set[str] = set()
+    for match in _URL.finditer(text):
+        host = host_of(match.group())
+        if not _HOST.match(host) or host in seen:
+            continue
+        seen.add(host)
+        if site_of(host) in own_sites or any(fnmatch.fnmatch(host, p.lower()) for p in patterns):
+            continue
+        ours = ", ".join(sorted(own_sites)) or "none known"
+        yield "VZ105", f"links to {host}, which is not the API's own site ({ours})"
