@@ -117,15 +117,7 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
     """Compile descriptors into manifest folders (tools, bindings, auth map, TOOLS.md)."""
     from virtualize.compiler import compile_spec  # noqa: PLC0415 -- keeps `serve` light
 
-    selection = {
-        "include_tags": include_tag,
-        "exclude_tags": exclude_tag,
-        "include_ops": include_op,
-        "exclude_ops": exclude_op,
-        "include_paths": include_path,
-        "exclude_paths": exclude_path,
-        "methods": method,
-    }
+    selection = _selection(include_tag, exclude_tag, include_op, exclude_op, include_path, exclude_path, method)
     adapter: dict[str, object] = {
         "endpoint": endpoint,
         "mutations": tuple(mutation) if mutation else mutations,
@@ -144,7 +136,7 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
         "strict": strict,
         "allow_remote_refs": allow_remote_refs,
         "name_limit": max_name_length,
-        "selection": {key: tuple(value) for key, value in selection.items() if value},
+        "selection": selection,
         "adapter": {key: value for key, value in adapter.items() if value not in (None, False, ())},
     }
     with _reported():
@@ -258,6 +250,23 @@ def introspect(
     print(f"{url}: schema written to {output}")
 
 
+# The selection flags of build and check, in the order `_selection` takes them.
+_SELECTION_FIELDS = (
+    "include_tags",
+    "exclude_tags",
+    "include_ops",
+    "exclude_ops",
+    "include_paths",
+    "exclude_paths",
+    "methods",
+)
+
+
+def _selection(*patterns: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """The selection flags as ``BuildOptions.selection``, unset ones left out."""
+    return {field: tuple(given) for field, given in zip(_SELECTION_FIELDS, patterns, strict=True) if given}
+
+
 # -- serve (runtime) --------------------------------------------------------------------------
 
 
@@ -325,15 +334,7 @@ def check(  # noqa: PLR0917 -- typer declares one parameter per flag
     from virtualize.config import PROJECT_FILE, read_project  # noqa: PLC0415 -- keeps `serve` light
     from virtualize.review.check import check_builds  # noqa: PLC0415
 
-    selection = {
-        "include_tags": include_tag,
-        "exclude_tags": exclude_tag,
-        "include_ops": include_op,
-        "exclude_ops": exclude_op,
-        "include_paths": include_path,
-        "exclude_paths": exclude_path,
-        "methods": method,
-    }
+    selection = _selection(include_tag, exclude_tag, include_op, exclude_op, include_path, exclude_path, method)
     fields: dict[str, object] = {
         "name": name,
         "output": output,
@@ -341,7 +342,7 @@ def check(  # noqa: PLR0917 -- typer declares one parameter per flag
         "strict": strict,
         "allow_remote_refs": allow_remote_refs,
         "name_limit": max_name_length,
-        "selection": {key: tuple(value) for key, value in selection.items() if value},
+        "selection": selection,
     }
     with _reported():
         project = None if specs else (config or Path(PROJECT_FILE))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from virtualize.adapters import declared_auth
 from virtualize.diagnostics import Diagnostics
 from virtualize.ir import SchemeKind, SecurityScheme
 
@@ -23,28 +24,14 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 §5.6.2 token 
 
 def declared_schemes(declarations: tuple[str, ...], file: str, diagnostics: Diagnostics) -> dict[str, SecurityScheme]:
     """The schemes ``declarations`` name, keyed by scheme name; bad ones are reported and skipped."""
-    schemes: dict[str, SecurityScheme] = {}
-    for declaration in declarations:
-        scheme = _scheme(declaration.strip())
-        if scheme is None:
-            diagnostics.error(
-                file,
-                f"unknown auth declaration {declaration!r}",
-                hint="use bearer, basic, header:NAME, query:NAME or cookie:NAME",
-            )
-            continue
-        schemes.setdefault(scheme.name, scheme)
-    return schemes
+    hint = "use bearer, basic, header:NAME, query:NAME or cookie:NAME"
+    return declared_auth.declared_schemes(declarations, file, diagnostics, parse=_scheme, hint=hint)
 
 
 def _scheme(declaration: str) -> SecurityScheme | None:
-    lowered = declaration.lower()
-    if lowered == "bearer":
-        return SecurityScheme(
-            name="bearer", kind=SchemeKind.HTTP_BEARER, description="Bearer token (declared with --auth)"
-        )
-    if lowered == "basic":
-        return SecurityScheme(name="basic", kind=SchemeKind.HTTP_BASIC, description="HTTP Basic (declared with --auth)")
+    common = declared_auth.bearer_or_basic(declaration, "the Authorization header")
+    if common is not None:
+        return common
     place, _, parameter = declaration.partition(":")
     place = place.lower()
     if place not in _PLACES or not parameter or not _TOKEN.match(parameter):

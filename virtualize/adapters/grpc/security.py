@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from virtualize.adapters import declared_auth
 from virtualize.diagnostics import Diagnostics
 from virtualize.ir import SchemeKind, SecurityScheme
 
@@ -22,30 +23,15 @@ _RESERVED = ("grpc-", ":")
 
 def declared_schemes(declarations: tuple[str, ...], where: str, diagnostics: Diagnostics) -> dict[str, SecurityScheme]:
     """The schemes ``declarations`` name, keyed by scheme name; bad ones are reported and skipped."""
-    schemes: dict[str, SecurityScheme] = {}
-    for declaration in declarations:
-        scheme = _scheme(declaration.strip())
-        if scheme is None:
-            diagnostics.error(
-                where,
-                f"unknown auth declaration {declaration!r} for gRPC",
-                hint="use bearer, basic or metadata:KEY (a lower-case metadata key, not grpc-* or *-bin)",
-            )
-            continue
-        schemes.setdefault(scheme.name, scheme)
-    return schemes
+    hint = "use bearer, basic or metadata:KEY (a lower-case metadata key, not grpc-* or *-bin)"
+    return declared_auth.declared_schemes(declarations, where, diagnostics, parse=_scheme, hint=hint)
 
 
 def _scheme(declaration: str) -> SecurityScheme | None:
+    common = declared_auth.bearer_or_basic(declaration, "authorization metadata")
+    if common is not None:
+        return common
     lowered = declaration.lower()
-    if lowered == "bearer":
-        return SecurityScheme(
-            name="bearer", kind=SchemeKind.HTTP_BEARER, description="Bearer token in authorization metadata"
-        )
-    if lowered == "basic":
-        return SecurityScheme(
-            name="basic", kind=SchemeKind.HTTP_BASIC, description="HTTP Basic in authorization metadata"
-        )
     place, _, key = lowered.partition(":")
     if place not in ("metadata", "header") or not _KEY.match(key) or key.startswith(_RESERVED) or key.endswith("-bin"):
         return None

@@ -43,7 +43,7 @@ from virtualize.errors import ManifestError
 from virtualize.manifest.model import GraphQLBinding, Manifest
 from virtualize.runtime.credentials import REDACTED, ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
-from virtualize.runtime.invokers.http_responses import retry_after, status_category, transport_failure
+from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
 
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
@@ -193,21 +193,8 @@ class GraphQLInvoker:
                 async with self._http().stream(
                     "POST", url, content=payload, headers=headers, params=params
                 ) as response:
-                    chunks: list[bytes] = []
-                    size = 0
-                    truncated = False
-                    async for chunk in response.aiter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        if size > limit:
-                            truncated = True
-                            break
-                    return _Answer(
-                        response.status_code,
-                        b"".join(chunks),
-                        truncated,
-                        retry_after(response.headers),
-                    )
+                    data, truncated, _ = await read_bounded(response, limit)
+                    return _Answer(response.status_code, data, truncated, retry_after(response.headers))
             except httpx.HTTPError as exc:
                 return _Answer(None, failure=transport_failure(exc, idempotent, httpx.URL(url).host))
             except httpx.InvalidURL:

@@ -46,7 +46,7 @@ _TEXT_TYPES = frozenset(
 )
 
 
-async def _read(response: httpx.Response, limit: int) -> tuple[bytes, bool, int | None]:
+async def read_bounded(response: httpx.Response, limit: int) -> tuple[bytes, bool, int | None]:
     """At most ``limit`` bytes of the body; whether it was cut; the whole size when known."""
     chunks: list[bytes] = []
     size = 0
@@ -101,7 +101,7 @@ async def success_outcome(response: httpx.Response, method: str, limit: int) -> 
     status = response.status_code
     if status in (204, 205) or method == "HEAD":
         return EmptyValue(status)
-    data, truncated, total = await _read(response, limit)
+    data, truncated, total = await read_bounded(response, limit)
     if not data:
         return EmptyValue(status)
     media_type, charset = _media_type(response)
@@ -209,7 +209,7 @@ async def failure_outcome(response: httpx.Response, idempotent: bool) -> Failure
             status=status,
             retryable=False,
         )
-    data, _, _ = await _read(response, ERROR_BODY_LIMIT)
+    data, _, _ = await read_bounded(response, ERROR_BODY_LIMIT)
     text = _decode(data, _media_type(response)[1]).strip()
     category = status_category(status)
     message = _CATEGORY_SENTENCES[category]

@@ -162,7 +162,8 @@ def test_auth_declarations_become_metadata_schemes_every_method_requires() -> No
 def test_a_bad_auth_declaration_is_reported() -> None:
     diagnostics = Diagnostics()
     load_api(EVERY_TYPE_PROTO, AdapterOptions(auth=("metadata:grpc-timeout",)), diagnostics)
-    assert diagnostics.errors[0].message == "unknown auth declaration 'metadata:grpc-timeout' for gRPC"
+    assert diagnostics.errors[0].message == "unknown auth declaration 'metadata:grpc-timeout'"
+    assert "metadata:KEY" in diagnostics.errors[0].hint
 
 
 def test_a_grpcs_target_means_tls() -> None:
