@@ -159,7 +159,7 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
             counts = result.manifest.manifest.counts
             progress.console.print(
                 f"{result.name}: {counts.tools} tools, tool list {counts.tool_list_bytes:,} bytes "
-                f"(~{counts.tool_list_tokens:,} tokens), {len(result.warnings)} warnings -> {folder}",
+                f"(~{counts.tool_list_tokens:,} tokens), {_count(len(result.warnings), 'warning')} -> {folder}",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
@@ -186,7 +186,8 @@ def validate(
             result = compile_spec(spec, options)
         for warning in result.warnings:
             _stderr.print(warning.render(), markup=False, highlight=False, soft_wrap=True)
-        print(f"{spec}: {result.manifest.manifest.counts.tools} tools, {len(result.warnings)} warnings")
+        tools = _count(result.manifest.manifest.counts.tools, "tool")
+        print(f"{spec}: {tools}, {_count(len(result.warnings), 'warning')}")
 
 
 @app.command()
@@ -248,6 +249,10 @@ def introspect(
     with _reported():
         introspect_to(url, output, header or [])
     print(f"{url}: schema written to {output}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 # The selection flags of build and check, in the order `_selection` takes them.
