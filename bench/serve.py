@@ -1,12 +1,13 @@
 """Benchmark of `virtualize serve`, reported in one run.
 
-    .venv/bin/python bench/serve.py [--calls 2000] [--seconds 3] [--no-fastmcp]
+    .venv/bin/python bench/serve.py [--calls 2000] [--seconds 3] [--no-fastmcp] [--latency-only]
 
 Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its own process):
 
 - per-call latency p50/p99 of ``getPet`` through the gateway (a raw 2026-07-28 ``tools/call`` POST,
   so no client library overhead is counted) against a direct httpx GET of the same upstream URL;
-  the difference of the medians is what the gateway adds;
+  the difference of the medians is what the gateway adds, their ratio is what survives a noisy
+  machine best, and the gateway process's CPU time per call is what the gateway itself spends;
 - calls per second with 1, 8 and 32 concurrent clients, through the gateway and through FastMCP's
   OpenAPI server on the same spec and upstream (run from ``.venv-bench``: ``pip install fastmcp``
   there, never in .venv), and their ratio;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import socket
@@ -102,6 +104,12 @@ def _env() -> dict[str, str]:
     from virtualize.runtime.credentials import process_environment  # noqa: PLC0415 -- the one door to the environment
 
     return {**process_environment(), "PETSTORE_API_KEY": KEY}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``): noise-proof, unlike latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mib(pid: int) -> float:
@@ -226,6 +234,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--no-fastmcp", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="skip throughput and cold start")
     options = parser.parse_args()
     python = sys.executable
     upstream_port = _free_port()
@@ -240,7 +249,9 @@ def main() -> None:
             base = _announced(gateway, lines=log)
             url = f"{base}/servers/petstore/mcp"
             direct = anyio.run(lambda: latencies(f"{upstream}/pets/1", options.calls, direct=True))
+            cpu = _cpu_seconds(gateway.pid)
             through = anyio.run(lambda: latencies(url, options.calls, direct=False))
+            cpu = (_cpu_seconds(gateway.pid) - cpu) * 1000 / (options.calls + options.calls // 10)
             p50d, p50g = statistics.median(direct), statistics.median(through)
             report.append(f"latency (ms, {options.calls} sequential calls of getPet)")
             report.append(f"  direct httpx GET      p50 {p50d:7.3f}  p99 {_pct(direct, 0.99):7.3f}")
@@ -250,6 +261,11 @@ def main() -> None:
             report.append(f"  inside virtualize's call handler  p50 {statistics.median(handler):7.3f}")
             report.append("    (validation, credentials, invoker with the upstream round trip, result; the rest of a")
             report.append("     call is the MCP SDK's request handling, HTTP and the client)")
+            report.append(f"  gateway/direct p50 ratio {p50g / p50d:7.2f}")
+            report.append(f"  gateway CPU per call (ms, user+system)  {cpu:7.3f}")
+            if options.latency_only:
+                print("\n".join(report))
+                return
             ours = {c: anyio.run(throughput, url, c, options.seconds) for c in (1, 8, 32)}
             report.append(f"  gateway RSS with petstore loaded: {_rss_mib(gateway.pid):.1f} MiB")
         theirs: dict[int, float] = {}

@@ -58,8 +58,8 @@ class Gateway:
     ) -> list[dict[str, Any]]:
         """The structured per-call log lines (of one request id), waiting (bounded) for ``at_least``.
 
-        The gateway writes a call's line before it answers, but this process reads stderr in a
-        thread: waiting here is what keeps an assertion from racing that thread.
+        The gateway writes a call's line just after it answers (off the response path), and this
+        process reads stderr in a thread: waiting here keeps an assertion from racing both.
         """
         with self._changed:
             self._changed.wait_for(lambda: len(self._call_lines(request_id)) >= at_least, timeout)

@@ -96,6 +96,11 @@ class _Plan:
     whole_body: Param | None
     body_fields: tuple[Param, ...]
     accept: str
+    # Precomputed per tool, so a call only appends what varies: the default headers keyed by
+    # lower-cased name (a declared header parameter or a credential replaces one in place, as
+    # ``httpx.Headers.__setitem__`` would), and the server URL's text before the target.
+    defaults: dict[str, tuple[str, str]]
+    prefix: str
 
     @property
     def idempotent(self) -> bool:
@@ -209,7 +214,24 @@ def plan_for(tool: str, binding: HttpBinding, input_schema: Mapping[str, Any], s
         whole_body=whole_body,
         body_fields=tuple(params.get("body_field", ())),
         accept=_accept(binding),
+        defaults={
+            name.lower(): (name, value)
+            for name, value in (
+                ("User-Agent", USER_AGENT),
+                ("Accept", _accept(binding)),
+                ("Accept-Encoding", "gzip, deflate"),
+            )
+        },
+        prefix=_prefix(server),
     )
+
+
+def _prefix(server: httpx.URL | None) -> str:
+    """The server URL without query or trailing slash: a call's percent-encoded target is appended."""
+    if server is None:
+        return ""
+    base_path = server.raw_path.partition(b"?")[0].rstrip(b"/")
+    return str(server.copy_with(raw_path=base_path or b"/")).rstrip("/")
 
 
 # -- serialization -------------------------------------------------------------------------------
@@ -274,11 +296,12 @@ def _field(whole: Param, name: str) -> Param:
     return Param(argument=f"{whole.argument}/{name}", name=name, style="form", explode=True)
 
 
-def _with_credentials(wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCredential]) -> httpx.Request:
-    assert plan.server is not None
-    headers = httpx.Headers({"User-Agent": USER_AGENT, "Accept": plan.accept, "Accept-Encoding": "gzip, deflate"})
+def _with_credentials(
+    wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCredential], extensions: dict[str, Any]
+) -> httpx.Request:
+    headers = dict(plan.defaults)
     for name, value in wire.headers:
-        headers[name] = value  # case-insensitive: a declared header parameter wins over our defaults
+        headers[name.lower()] = (name, value)  # a declared header parameter wins over our defaults
     target = wire.target
     cookies = list(wire.cookies)
     for credential in credentials:
@@ -288,13 +311,12 @@ def _with_credentials(wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCr
         elif credential.placement == "cookie":
             cookies.append(f"{credential.name}={credential.value}")
         else:
-            headers[credential.name] = credential.value
+            headers[credential.name.lower()] = (credential.name, credential.value)
     if cookies:
-        headers["Cookie"] = "; ".join(cookies)
-    # copy_with: the server URL was parsed once; everything in ``target`` is already percent-encoded ASCII.
-    base_path = plan.server.raw_path.partition(b"?")[0].rstrip(b"/")
-    url = plan.server.copy_with(raw_path=base_path + target.encode("ascii"))
-    return httpx.Request(plan.method, url, headers=headers, content=wire.content)
+        headers["cookie"] = ("Cookie", "; ".join(cookies))
+    # One parse of the whole URL: the prefix was validated at load, ``target`` is percent-encoded ASCII.
+    url = httpx.URL(plan.prefix + target)
+    return httpx.Request(plan.method, url, headers=list(headers.values()), content=wire.content, extensions=extensions)
 
 
 # -- the invoker ---------------------------------------------------------------------------------
@@ -309,6 +331,10 @@ class HttpInvoker:
 
     def __init__(self, manifest: Manifest, settings: InvokerSettings) -> None:
         self._settings = settings
+        # On every request, because ``client.send`` applies only what a request carries (the
+        # client's own ``timeout`` is used by ``build_request``, which the invoker does not call).
+        timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+        self._extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
         schemas = {tool.name: tool.input_schema for tool in manifest.tools}
         self._plans = {
             name: plan_for(name, binding, schemas.get(name, {}), settings)
@@ -358,7 +384,7 @@ class HttpInvoker:
         retries = 0
         while True:
             call.record.attempts += 1
-            request = _with_credentials(wire, plan, credentials)
+            request = _with_credentials(wire, plan, credentials, self._extensions)
             try:
                 response = await self._send(request)
             except httpx.HTTPError as exc:
@@ -421,7 +447,7 @@ class HttpInvoker:
                 for name in ("content-type", "content-length"):
                     headers.pop(name, None)
             headers.pop("host", None)
-            request = httpx.Request(method, target, headers=headers, content=content)
+            request = httpx.Request(method, target, headers=headers, content=content, extensions=request.extensions)
         return response
 
     async def aclose(self) -> None:
