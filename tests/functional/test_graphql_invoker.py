@@ -347,26 +347,6 @@ def _compile_library() -> Manifest:
         return compile_spec(spec, options, project=spec.parent).manifest
 
 
-async def test_a_credential_the_server_quotes_back_never_reaches_the_agent(
-    manifest: Manifest, upstream: Upstream
-) -> None:
-    upstream.canned = (
-        200,
-        {
-            "data": None,
-            "errors": [{"message": "token s3cret-token expired", "extensions": {"code": "UNAUTHENTICATED"}}],
-        },
-    )
-    credentials = (ResolvedCredential("bearer", "http_bearer", "header", "Authorization", "Bearer s3cret-token"),)
-
-    outcome, _ = await call(manifest, upstream.url, "now", {}, credentials=credentials)
-
-    assert isinstance(outcome, Failure)
-    assert "s3cret-token" not in repr(outcome)
-    assert outcome.upstream_message == "token *** expired"
-    assert upstream.received[0].headers["authorization"] == "Bearer s3cret-token"
-
-
 async def test_an_invalid_endpoint_url_is_a_failure_not_a_crash(manifest: Manifest) -> None:
     outcome, _ = await call(manifest, "http://[::1/graphql", "now", {})
 

@@ -25,13 +25,15 @@ error texts: errors name the *variable*, never its content.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -77,6 +79,16 @@ class ResolvedCredential:
     placement: Placement
     name: str  # header / query parameter / cookie / metadata key
     value: str = field(repr=False)
+
+
+MIN_SECRET_LENGTH = 4  # shorter would redact ordinary words; no real secret is that short
+
+
+def _redact(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_SECRET_LENGTH:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,16 +211,37 @@ class CredentialStore:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential value this store knows replaced by ``***``."""
+        return _redact(text, self._secrets())
+
+    def scrub(self, failure: Failure, used: Sequence[ResolvedCredential] = ()) -> Failure:
+        """``failure`` with every credential value it quotes replaced by ``***``.
+
+        An upstream that echoes the token it refused (``invalid token abc...``) must not make the
+        gateway repeat it to the agent or its logs: the values this store knows, the values sent
+        on this call (an OAuth2 token, a Basic pair) and their percent-encoded forms all go.
+        """
+        secrets = self._secrets()
+        for credential in used:
+            secrets.add(credential.value)
+            scheme, _, token = credential.value.partition(" ")
+            if scheme.lower() in ("bearer", "basic") and token:
+                secrets.add(token)
+        secrets |= {quote(secret, safe="") for secret in secrets}
+        texts = [failure.message, failure.upstream_message or "", json.dumps(failure.details, ensure_ascii=False)]
+        if not any(secret in text for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for text in texts):
+            return failure
+        details = tuple(json.loads(_redact(json.dumps(d, ensure_ascii=False), secrets)) for d in failure.details)
+        upstream = _redact(failure.upstream_message, secrets) if failure.upstream_message else failure.upstream_message
+        return replace(failure, message=_redact(failure.message, secrets), upstream_message=upstream, details=details)
+
+    def _secrets(self) -> set[str]:
         secrets = {token.value for token in self._tokens.values()}
         for scheme in self._schemes.values():
             for variable in scheme.sources.values():
                 value = self._environ.get(variable)
                 if value and value.strip():
                     secrets.add(value.strip())
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret) >= 4:  # shorter would redact ordinary words; no real secret is that short
-                text = text.replace(secret, REDACTED)
-        return text
+        return secrets
 
     # -- resolution ------------------------------------------------------------------------
 

@@ -333,7 +333,8 @@ class Router:
             record=record,
         )
         with anyio.move_on_after(timeout + DEADLINE_GRACE):
-            return await entry.invoker.invoke(call)
+            outcome = await entry.invoker.invoke(call)
+            return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome
         return Failure("timeout", f"the upstream did not answer within {timeout:g} s")
 
     async def aclose(self) -> None:

@@ -226,3 +226,21 @@ async def test_secrets_never_show_in_repr_or_redacted_text() -> None:
         "X-API-Key": "***",
         "Accept": "a",
     }
+
+
+async def test_a_failure_that_quotes_a_credential_is_scrubbed_in_every_text_it_carries() -> None:
+    pets = store({"PETS_KEY": "k-123456"}, key=KEY_IN["header"])
+    sent = (ResolvedCredential("bearer", "http_bearer", "header", "Authorization", "Bearer s3cret/token"),)
+    failure = Failure(
+        "unauthorized",
+        "The upstream refused k-123456.",
+        upstream_message="token s3cret/token expired (s3cret%2Ftoken), key k-123456",
+        details=({"path": "/", "message": "Bearer s3cret/token"},),
+    )
+
+    scrubbed = pets.scrub(failure, sent)
+
+    assert scrubbed.message == "The upstream refused ***."
+    assert scrubbed.upstream_message == "token *** expired (***), key ***"
+    assert scrubbed.details == ({"path": "/", "message": "***"},)
+    assert pets.scrub(Failure("timeout", "slow"), sent) == Failure("timeout", "slow")

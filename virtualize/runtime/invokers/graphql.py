@@ -20,7 +20,6 @@ The answer:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,7 @@ from graphql import (
 
 from virtualize.errors import ManifestError
 from virtualize.manifest.model import GraphQLBinding, Manifest
-from virtualize.runtime.credentials import REDACTED, ResolvedCredential
+from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
@@ -49,7 +48,6 @@ from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, T
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
 #: At most this many upstream errors are kept in a result (a broken list field can yield thousands).
 MAX_ERRORS = 50
-MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _BACKOFF = 0.2  # seconds before the first retry, doubled after each
 _VARIABLE_ERROR = re.compile(r"^Variable [\"']\$")
@@ -142,7 +140,7 @@ class GraphQLInvoker:
             answer = await self._post(
                 self._settings.base_url or binding.endpoint, payload, credentials, call, idempotent=idempotent
             )
-            outcome = scrubbed(self._outcome(binding, answer), credentials)
+            outcome = self._outcome(binding, answer)
             call.record.status = outcome.status
             if _unauthenticated(outcome) and call.refresh_credentials is not None and not refreshed:
                 refreshed = True
@@ -330,31 +328,6 @@ def placed(credentials: Sequence[ResolvedCredential]) -> tuple[dict[str, str], d
     if cookies:
         headers["Cookie"] = "; ".join(cookies)
     return headers, params
-
-
-def scrubbed(outcome: Outcome, credentials: Sequence[ResolvedCredential]) -> Outcome:
-    """``outcome`` with every credential value the upstream quoted back replaced by ``***``.
-
-    An error message that echoes the token (``invalid token abc…``) must not carry it to the agent.
-    """
-    if not isinstance(outcome, Failure) or not credentials:
-        return outcome
-    secrets = set()
-    for credential in credentials:
-        secrets.add(credential.value)
-        scheme, _, token = credential.value.partition(" ")
-        if scheme in ("Bearer", "Basic") and token:
-            secrets.add(token)
-    secrets = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
-
-    def clean(text: str) -> str:
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
-
-    details = tuple(json.loads(clean(json.dumps(d, ensure_ascii=False))) for d in outcome.details)
-    upstream = clean(outcome.upstream_message) if outcome.upstream_message else outcome.upstream_message
-    return dataclasses.replace(outcome, message=clean(outcome.message), upstream_message=upstream, details=details)
 
 
 def _errors(value: Any) -> list[dict[str, Any]]:

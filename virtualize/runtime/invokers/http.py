@@ -384,7 +384,11 @@ class HttpInvoker:
         retries = 0
         while True:
             call.record.attempts += 1
-            request = _with_credentials(wire, plan, credentials, self._extensions)
+            try:
+                request = _with_credentials(wire, plan, credentials, self._extensions)
+            except httpx.InvalidURL as exc:  # e.g. a 10 MB path value: past what any URL may hold
+                message = f"the arguments make an upstream URL httpx refuses ({exc})"
+                return invalid_arguments(message, [{"path": "", "message": message}])
             try:
                 response = await self._send(request)
             except httpx.HTTPError as exc:
