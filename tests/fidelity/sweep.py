@@ -1,0 +1,317 @@
+"""The fidelity sweep: does every request virtualize builds from schema-valid arguments pass Prism?
+
+For one OpenAPI document: compile it, start Prism (``--errors``) on the same document behind a
+recording proxy, serve the manifest with ``virtualize serve --stdio`` pointed at the proxy, and
+call every tool through the official ``mcp`` client with arguments drawn from its ``inputSchema``
+by hypothesis-jsonschema (the required-only minimum, every top-level argument at once, and random
+draws, which take the optional and null-able branches). Each call is classed:
+
+    accepted   the request reached Prism and Prism found no request violation
+    rejected   Prism named violations (or could not route the request): Prism's reason is kept
+    refused    virtualize answered an error without sending anything (schema-valid arguments!)
+    failed     the client raised (an output-schema mismatch, a protocol error)
+
+``bench/fidelity.py`` runs this over the whole corpus and prints the table; tests/fidelity runs a
+fast subset in CI. Credentials are dummy values placed in every variable the auth map names:
+Prism checks that a credential is present, not its value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+from hypothesis_jsonschema import from_schema
+from jsonschema import ValidationError
+
+from tests.support.mcp_client import stdio_client
+from tests.support.prism import TOKEN_PATH, Exchange, judged
+
+REF_DEPTH = 2  # a recursive schema is unrolled this many times, then the recursion is cut
+CALL_TIMEOUT = 60.0
+# Formats OpenAPI adds to JSON Schema's: any string / number will do for them.
+CUSTOM_FORMATS = {
+    name: st.text(alphabet=st.characters(codec="ascii", categories=("L", "N")), max_size=12)
+    for name in ("binary", "byte", "password", "int32", "int64", "float", "double", "decimal")
+} | {"uuid": st.uuids().map(str), "url": st.just("https://example.com/fidelity")}
+
+
+@dataclass
+class Call:
+    tool: str
+    arguments: dict[str, Any]
+    verdict: str  # accepted | rejected | refused | failed
+    reason: str = ""
+    exchanges: tuple[Exchange, ...] = ()
+
+
+@dataclass
+class SpecReport:
+    spec: str
+    operations: int = 0
+    ungenerated: list[tuple[str, str]] = field(default_factory=list)  # (tool, why no arguments could be drawn)
+    calls: list[Call] = field(default_factory=list)
+    compile_error: str = ""
+    seconds: float = 0.0
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for call in self.calls if call.verdict == verdict)
+
+    def reasons(self, verdict: str) -> Counter[str]:
+        return Counter(f"{call.tool}: {call.reason}" for call in self.calls if call.verdict == verdict)
+
+
+# -- argument generation -------------------------------------------------------------------------
+
+
+def inline_refs(schema: dict[str, Any], depth: int = REF_DEPTH) -> dict[str, Any]:
+    """The schema with local ``#/$defs/...`` refs inlined; recursion unrolled ``depth`` times, then cut.
+
+    hypothesis-jsonschema refuses recursive references; a cut branch becomes ``false`` (never
+    generated), which is satisfiable wherever the recursion was optional, as real APIs make it.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def walk(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if seen.count(name) >= depth or name not in defs:
+                return False
+            target = walk(defs[name], (*seen, name))
+            siblings = {k: walk(v, seen) for k, v in node.items() if k != "$ref"}
+            return {"allOf": [target, siblings]} if siblings else target
+        return {k: walk(v, seen) for k, v in node.items() if k != "$defs"}
+
+    result: dict[str, Any] = walk(schema, ())
+    return result
+
+
+def _draw(schema: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    drawn: list[dict[str, Any]] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(from_schema(schema, custom_formats=CUSTOM_FORMATS))
+    def collect(value: dict[str, Any]) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn
+
+
+def generate_arguments(input_schema: dict[str, Any], random_draws: int) -> list[dict[str, Any]]:
+    """Schema-valid argument sets: the minimum, all top-level arguments at once, then random draws."""
+    schema = inline_refs(input_schema)
+    schema.setdefault("additionalProperties", False)  # an argument the tool does not declare goes nowhere
+    everything = copy.deepcopy(schema)
+    if isinstance(everything.get("properties"), dict):
+        everything["required"] = sorted(everything["properties"])
+    found: list[dict[str, Any]] = []
+    for variant, count in ((schema, 1), (everything, 1), (schema, random_draws)):
+        with contextlib.suppress(HypothesisException):  # "all arguments at once" may be unsatisfiable
+            found.extend(_draw(variant, count))
+    unique: list[dict[str, Any]] = []
+    for arguments in found:
+        if arguments not in unique:
+            unique.append(arguments)
+    return unique
+
+
+# -- one spec ------------------------------------------------------------------------------------
+
+
+def credential_environment(auth: dict[str, Any]) -> dict[str, str]:
+    """A dummy value for every variable the auth map reads (Prism checks presence, not value)."""
+    return {
+        variable: f"fidelity-{role}-value"
+        for scheme in auth.get("schemes", {}).values()
+        for role, variable in scheme.get("sources", {}).items()
+    }
+
+
+def _local_token_endpoints(folder: Path, auth: dict[str, Any], proxy_url: str) -> None:
+    """Point OAuth2 client-credentials token URLs (on the internet) at the proxy's token endpoint."""
+    changed = False
+    for scheme in auth.get("schemes", {}).values():
+        if scheme.get("token_url"):
+            scheme["token_url"] = proxy_url + TOKEN_PATH
+            changed = True
+    if changed:
+        (folder / "auth.json").write_text(json.dumps(auth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def error_envelope(result: Any) -> dict[str, Any]:
+    """The normalized error of a failed call (in ``_meta`` when the tool's outputSchema describes successes)."""
+    structured = result.structured_content if isinstance(result.structured_content, dict) else {}
+    error = structured.get("error") or (result.meta or {}).get("dev.virtualize/error") or {}
+    return error if isinstance(error, dict) else {}
+
+
+def _classify(tool: str, arguments: dict[str, Any], result: Any, exchanges: list[Exchange]) -> Call:
+    unjudged = [exchange for exchange in exchanges if exchange.judge_error]
+    if unjudged:
+        return Call(tool, arguments, "failed", unjudged[0].reason(), tuple(exchanges))
+    if exchanges:
+        rejected = [exchange for exchange in exchanges if not exchange.accepted]
+        if rejected:
+            return Call(tool, arguments, "rejected", rejected[0].reason(), tuple(exchanges))
+        return Call(tool, arguments, "accepted", "", tuple(exchanges))
+    if result.is_error:
+        error = error_envelope(result)
+        reason = f"{error.get('category', '?')}: {error.get('message', '')}"
+        return Call(tool, arguments, "refused", reason[:300])
+    return Call(tool, arguments, "refused", "a success result without any upstream request")
+
+
+async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools: set[str] | None = None) -> SpecReport:
+    """Compile ``spec`` into ``workdir``, then judge every call of every (selected) tool."""
+    from virtualize.compiler import compile_spec  # noqa: PLC0415 (bench and tests import this module early)
+    from virtualize.config import BuildOptions  # noqa: PLC0415
+    from virtualize.errors import VirtualizeError  # noqa: PLC0415
+
+    started = time.perf_counter()
+    report = SpecReport(spec=str(spec))
+    try:
+        result = compile_spec(spec, BuildOptions(output=workdir))
+    except VirtualizeError as error:
+        report.compile_error = error.render().splitlines()[0]
+        return report
+    if not result.manifest.tools:  # webhooks only: nothing to call, and Prism refuses to start
+        report.seconds = time.perf_counter() - started
+        return report
+    folder = result.write(workdir)
+    auth = json.loads((folder / "auth.json").read_text(encoding="utf-8"))
+    with judged(spec) as (url, proxy):
+        _local_token_endpoints(folder, auth, url)
+        async with stdio_client([folder], upstreams={result.name: url}, env=credential_environment(auth)) as client:
+            listed = await _all_tools(client)
+            for tool in listed:
+                if tools is not None and tool.name not in tools:
+                    continue
+                report.operations += 1
+                try:
+                    argument_sets = await anyio.to_thread.run_sync(generate_arguments, tool.input_schema, random_draws)
+                except Exception as error:  # hypothesis-jsonschema's own limits (an unsupported keyword)
+                    report.ungenerated.append((tool.name, f"{type(error).__name__}: {str(error)[:200]}"))
+                    continue
+                if not argument_sets:
+                    report.ungenerated.append((tool.name, "no satisfiable arguments"))
+                for arguments in argument_sets:
+                    proxy.take()
+                    try:
+                        with anyio.fail_after(CALL_TIMEOUT):
+                            called = await client.call_tool(tool.name, arguments)
+                    except Exception as error:  # the official client refused the result: a finding
+                        reason = _failure_reason(error)
+                        report.calls.append(Call(tool.name, arguments, "failed", reason, tuple(proxy.take())))
+                        continue
+                    report.calls.append(_classify(tool.name, arguments, called, proxy.take()))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _failure_reason(error: Exception) -> str:
+    """Why the client refused: for an outputSchema mismatch, where and what (not the whole value)."""
+    cause = error.__cause__
+    if isinstance(cause, ValidationError):
+        return f"result breaks outputSchema at {cause.json_path}: {cause.message[:200]} (schema: {cause.validator})"
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+async def _all_tools(client: Any) -> list[Any]:
+    tools: list[Any] = []
+    cursor = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+
+def corpus_documents(root: Path) -> Iterator[Path]:
+    """Every OpenAPI entry document under ``root`` (multi-file trees by their entry points)."""
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in {".yaml", ".yml", ".json"} or not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if (
+            relative.startswith("multi-file/digitalocean/")
+            and relative != "multi-file/digitalocean/DigitalOcean-public.v2.yaml"
+        ):
+            continue
+        if relative.startswith("multi-file/opensearch/") and not relative.startswith(
+            "multi-file/opensearch/namespaces/"
+        ):
+            continue
+        if "/petstore-separate/" in relative and not relative.endswith(("spec/swagger.yaml", "spec/swagger.json")):
+            continue
+        yield path
+
+
+def render_table(reports: list[SpecReport], root: Path) -> str:
+    lines = [
+        "| spec | operations | calls | accepted | rejected | refused | failed | no arguments | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    totals = Counter[str]()
+    for report in reports:
+        name = Path(report.spec).relative_to(root).as_posix() if Path(report.spec).is_relative_to(root) else report.spec
+        if report.compile_error:
+            problem = report.compile_error.splitlines()[0][:160].replace("|", "/")
+            lines.append(f"| {name} | not run: {problem} | | | | | | | |")
+            totals["compile_errors"] += 1
+            continue
+        row = {
+            "operations": report.operations,
+            "calls": len(report.calls),
+            "accepted": report.count("accepted"),
+            "rejected": report.count("rejected"),
+            "refused": report.count("refused"),
+            "failed": report.count("failed"),
+            "ungenerated": len(report.ungenerated),
+        }
+        totals.update(row)
+        lines.append(
+            f"| {name} | {row['operations']} | {row['calls']} | {row['accepted']} | {row['rejected']} | "
+            f"{row['refused']} | {row['failed']} | {row['ungenerated']} | {report.seconds:.0f} |"
+        )
+    lines.append(
+        f"| **total** ({len(reports)} specs, {totals['compile_errors']} not compiled) | {totals['operations']} | "
+        f"{totals['calls']} | {totals['accepted']} | {totals['rejected']} | {totals['refused']} | "
+        f"{totals['failed']} | {totals['ungenerated']} | |"
+    )
+    details = []
+    for report in reports:
+        problems = [(v, r, n) for v in ("rejected", "refused", "failed") for r, n in report.reasons(v).items()]
+        if not problems and not report.ungenerated:
+            continue
+        details.append(f"\n### {report.spec}\n")
+        details.extend(f"- {verdict} ×{count}: {reason[:400]}" for verdict, reason, count in problems)
+        details.extend(f"- no arguments: {tool}: {why}" for tool, why in report.ungenerated)
+    return "\n".join(lines) + ("\n\n## Reasons\n" + "\n".join(details) if details else "") + "\n"
