@@ -66,6 +66,14 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         schema, serialization = swagger2.parameter_schema(ctx, place)
     else:
         schema, serialization = _schema_and_serialization(ctx, place)
+    required = where == "path" or node.get("required") is True
+    if serialization.content_type is None and (
+        where == "path" or (required and node.get("allowEmptyValue") is not True)
+    ):
+        # A path segment cannot be empty (RFC 6570 simple expansion of "" leaves "//"); a required
+        # query, header or cookie parameter may be empty only with allowEmptyValue: true (3.0.3
+        # §4.7.12.1 and 3.1 §4.8.12.1, Swagger 2.0 "Parameter Object"; the default is false).
+        schema = _non_empty(schema)
     if "example" in node and "examples" not in schema:
         with contextlib.suppress(NotJson):  # an example JSON cannot hold is left out: it only illustrates
             schema = {**schema, "examples": [plain_json(node["example"])]}
@@ -73,12 +81,24 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         name=name,
         location=LOCATIONS[where],
         schema_=schema,
-        required=where == "path" or node.get("required") is True,
+        required=required,
         description=text(node.get("description")),
         deprecated=node.get("deprecated") is True,
         serialization=serialization,
         pointer=place.pointer,
     )
+
+
+def _non_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``minLength: 1`` when it may admit strings and sets no minimum length yet.
+
+    An untyped schema or a ``$ref`` gets it too: ``minLength`` constrains strings only.
+    """
+    kind = schema.get("type")
+    admits_string = kind is None or kind == "string" or (isinstance(kind, list) and "string" in kind)
+    if not admits_string or schema.get("minLength", 0) >= 1:
+        return schema
+    return {**schema, "minLength": 1}
 
 
 def _schema_and_serialization(ctx: Context, place: Located) -> tuple[dict[str, Any], Serialization]:

@@ -56,6 +56,9 @@ _DROPPED_SILENTLY = frozenset({
     "exclusiveMinimum", "exclusiveMaximum", "items", "additionalItems", "required", "type", "enum", "$ref",
     "pattern", "dependencies", "dependentRequired", "$dynamicRef",
 })  # fmt: skip
+# OpenAPI 3.0.3 §4.4 / 3.1 §4.4 "Data Types": int32 and int64 are signed 32/64-bit integers;
+# validators that check formats (Prism) refuse values outside, so the schema must say so.
+_FORMAT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Literal nesting (not through $ref) deeper than this is cut: no real schema comes close, and the
 # passes, the validators and the JSON writer all recurse over schemas.
@@ -298,6 +301,8 @@ class SchemaConverter:
             self._examples(place, out)
         if "exclusiveMinimum" in node or "exclusiveMaximum" in node:
             self._exclusive_bounds(place, out)
+        if out.get("format") in _FORMAT_RANGES:
+            _format_range(out)
         if node.get("$dynamicRef") is not None:
             self._warn(place, "$dynamicRef", "$dynamicRef is not supported")
         if node.get("nullable") is True or node.get("x-nullable") is True:
@@ -431,6 +436,15 @@ class SchemaConverter:
                 out[key] = value
             elif value is not None and not isinstance(value, bool):
                 self._warn(place, key, f"{key} must be a number or a boolean")
+
+
+def _format_range(out: JsonSchema) -> None:
+    """Bound an int32/int64 number to its range unless a bound at least as tight is already there."""
+    low, high = _FORMAT_RANGES[out["format"]]
+    if not any(_is_number(out.get(k)) and out[k] >= low for k in ("minimum", "exclusiveMinimum")):
+        out["minimum"] = low
+    if not any(_is_number(out.get(k)) and out[k] <= high for k in ("maximum", "exclusiveMaximum")):
+        out["maximum"] = high
 
 
 def _nullable(out: JsonSchema) -> JsonSchema:

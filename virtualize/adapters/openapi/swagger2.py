@@ -65,6 +65,7 @@ def body(ctx: Context, parameters: list[Located], operation: Located) -> Body | 
         place = bodies[-1]
         node = place.node
         chosen = media.choose(m for m in consumes if media.base(m) not in {media.FORM, media.MULTIPART})
+        _check_content_type_header(ctx, parameters, chosen or media.JSON)
         schema = ctx.schema(Located(node.get("schema", {}), place.file, child(place.pointer, "schema")))
         return Body(
             media_type=chosen or media.JSON,
@@ -101,6 +102,25 @@ def body(ctx: Context, parameters: list[Located], operation: Located) -> Body | 
         encoding=encoding,
         pointer=child(operation.pointer, "parameters"),
     )
+
+
+def _check_content_type_header(ctx: Context, parameters: list[Located], chosen: str) -> None:
+    """Warn when a ``Content-Type`` header parameter's enum excludes the media type ``consumes`` chose.
+
+    Swagger 2.0 has no rule that ignores such a parameter (OpenAPI 3.0.3 §4.7.12.1 added one), so a
+    validator holds the request to both and no Content-Type can satisfy it.
+    """
+    for place in parameters:
+        node = place.node
+        if node["in"] != "header" or str(node["name"]).lower() != "content-type":
+            continue
+        allowed = [v for v in as_list(node.get("enum")) if isinstance(v, str)]
+        if allowed and chosen not in allowed:
+            ctx.documents.warning(
+                place.file, place.pointer,
+                f"header parameter {node['name']!r} allows only {', '.join(allowed)} but consumes says {chosen}",
+                hint=f"the body is sent as {chosen} (consumes decides); a validator refuses either choice",
+            )  # fmt: skip
 
 
 def servers(root: dict[str, Any], schemes: Any = None) -> tuple[Server, ...]:

@@ -49,7 +49,7 @@ paths:
         ("where", Location.QUERY, False, Serialization(content_type="application/json")),
         ("odd", Location.QUERY, False, Serialization(style="form", explode=True)),
     ]
-    assert arguments[4].schema_ == {"type": "string", "examples": ["cats"]}
+    assert arguments[4].schema_ == {"type": "string", "minLength": 1, "examples": ["cats"]}
     assert [d.message for d in diagnostics.warnings] == ["style 'matrix' is not allowed in query"]
 
 
@@ -149,3 +149,134 @@ def test_swagger_2_form_data_with_a_file_is_a_multipart_body(tmp_path: Path) -> 
         encoding={"labels": Encoding(style="form", explode=False)},
         pointer="/paths/~1pets~1{id}~1photo/post/parameters",
     )
+
+
+def test_string_path_parameters_cannot_be_empty_and_keep_a_larger_min_length(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a/{name}/{code}/{maybe}/{n}/{any}:
+    get:
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+        - {name: code, in: path, required: true, schema: {type: string, minLength: 3}}
+        - {name: maybe, in: path, required: true, schema: {type: string, nullable: true}}
+        - {name: n, in: path, required: true, schema: {type: integer}}
+        - {name: any, in: path, required: true, schema: {}}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert [a.schema_ for a in api.operations[0].arguments] == [
+        {"type": "string", "minLength": 1},
+        {"type": "string", "minLength": 3},
+        {"type": ["string", "null"], "minLength": 1},
+        {"type": "integer"},
+        {"minLength": 1},
+    ]
+
+
+def test_required_query_header_and_cookie_strings_cannot_be_empty_unless_allow_empty_value(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /s:
+    get:
+      parameters:
+        - {name: q, in: query, required: true, schema: {type: string}}
+        - {name: flag, in: query, required: true, allowEmptyValue: true, schema: {type: string}}
+        - {name: opt, in: query, schema: {type: string}}
+        - {name: X-Key, in: header, required: true, schema: {type: string}}
+        - {name: sid, in: cookie, required: true, schema: {type: string}}
+        - {name: where, in: query, required: true, content: {application/json: {schema: {type: string}}}}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert [(a.name, a.schema_.get("minLength")) for a in api.operations[0].arguments] == [
+        ("q", 1),
+        ("flag", None),
+        ("opt", None),
+        ("X-Key", 1),
+        ("sid", 1),
+        ("where", None),
+    ]
+
+
+def test_swagger_2_required_query_strings_cannot_be_empty_unless_allow_empty_value(tmp_path: Path) -> None:
+    text = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /s/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, type: string}
+        - {name: q, in: query, required: true, type: string}
+        - {name: flag, in: query, required: true, allowEmptyValue: true, type: string}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert [(a.name, a.schema_) for a in api.operations[0].arguments] == [
+        ("id", {"type": "string", "minLength": 1}),
+        ("q", {"type": "string", "minLength": 1}),
+        ("flag", {"type": "string"}),
+    ]
+
+
+def test_swagger_2_operation_consumes_wins_over_the_global_one_for_body_and_form_data(tmp_path: Path) -> None:
+    text = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+consumes: [application/json]
+paths:
+  /raw:
+    post:
+      consumes: [application/octet-stream]
+      parameters:
+        - {name: data, in: body, schema: {type: string, format: binary}}
+      responses: {"200": {description: ok}}
+  /json:
+    post:
+      parameters:
+        - {name: data, in: body, schema: {type: object}}
+      responses: {"200": {description: ok}}
+  /form:
+    post:
+      consumes: [application/x-www-form-urlencoded]
+      parameters:
+        - {name: name, in: formData, type: string}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert [op.call.body.media_type for op in api.operations if op.call.body is not None] == [
+        "application/octet-stream",
+        "application/json",
+        "application/x-www-form-urlencoded",
+    ]
+
+
+def test_a_swagger_2_content_type_header_that_contradicts_consumes_is_reported(tmp_path: Path) -> None:
+    text = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /build:
+    post:
+      consumes: [application/octet-stream]
+      parameters:
+        - {name: input, in: body, schema: {type: string, format: binary}}
+        - {name: Content-type, in: header, type: string, enum: [application/x-tar]}
+      responses: {"200": {description: ok}}
+"""
+    api, diagnostics = compile_ir(tmp_path, text)
+
+    assert api.operations[0].call.body is not None
+    assert api.operations[0].call.body.media_type == "application/octet-stream"
+    assert [d.message for d in diagnostics.warnings] == [
+        "header parameter 'Content-type' allows only application/x-tar but consumes says application/octet-stream"
+    ]

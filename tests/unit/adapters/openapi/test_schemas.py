@@ -169,3 +169,32 @@ def test_a_schema_nested_past_the_limit_is_cut_with_a_warning_instead_of_overflo
     assert depth < 100
     assert schema == {}
     assert [d.message for d in diagnostics.warnings] == ["the schema nests more than 64 levels deep"]
+
+
+def test_int32_and_int64_formats_bound_the_value_unless_a_tighter_bound_is_set(tmp_path: Path) -> None:
+    schema, _, _ = body_schema_3(
+        tmp_path,
+        {
+            "type": "object",
+            "properties": {
+                "small": {"type": "integer", "format": "int32"},
+                "big": {"type": "integer", "format": "int64"},
+                "limit": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100},
+                "loose": {"type": "integer", "format": "int32", "minimum": -1e12},
+                "positive": {"type": "integer", "format": "int64", "exclusiveMinimum": 0},
+            },
+        },
+    )
+
+    assert schema["properties"] == {
+        "small": {"type": "integer", "format": "int32", "minimum": -2147483648, "maximum": 2147483647},
+        "big": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": -9223372036854775808,
+            "maximum": 9223372036854775807,
+        },
+        "limit": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100},
+        "loose": {"type": "integer", "format": "int32", "minimum": -2147483648, "maximum": 2147483647},
+        "positive": {"type": "integer", "format": "int64", "exclusiveMinimum": 0, "maximum": 9223372036854775807},
+    }
