@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.skipif(not prism_installed(), reason=f"Prism is not installed; {INSTALL_HINT}"),
 ]
 
+
 @pytest.mark.parametrize(
     "document",
     ["oai-examples/v3.0/petstore-expanded.yaml", "petstore/oas-3.0/swagger-petstore-openapi.yaml"],
