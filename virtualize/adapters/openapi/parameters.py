@@ -74,6 +74,8 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         # query, header or cookie parameter may be empty only with allowEmptyValue: true (3.0.3
         # §4.7.12.1 and 3.1 §4.8.12.1, Swagger 2.0 "Parameter Object"; the default is false).
         schema = _non_empty(schema)
+    if where == "header" and serialization.content_type is None:
+        schema = _header_text(schema)
     if "example" in node and "examples" not in schema:
         with contextlib.suppress(NotJson):  # an example JSON cannot hold is left out: it only illustrates
             schema = {**schema, "examples": [plain_json(node["example"])]}
@@ -99,6 +101,20 @@ def _non_empty(schema: dict[str, Any]) -> dict[str, Any]:
     if not admits_string or schema.get("minLength", 0) >= 1:
         return schema
     return {**schema, "minLength": 1}
+
+
+# RFC 9110 §5.5: a header value has no escape, so only visible ASCII, space and tab can be sent as
+# they are; the schema says so, or an agent could pass schema-valid text the runtime must refuse.
+HEADER_TEXT = "^[\t -~]*$"
+
+
+def _header_text(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` restricted to what a header can carry, when it admits strings and has no pattern."""
+    kind = schema.get("type")
+    admits_string = kind is None or kind == "string" or (isinstance(kind, list) and "string" in kind)
+    if not admits_string or "pattern" in schema or "enum" in schema or "const" in schema:
+        return schema
+    return {**schema, "pattern": HEADER_TEXT}
 
 
 def _schema_and_serialization(ctx: Context, place: Located) -> tuple[dict[str, Any], Serialization]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
+import pytest
+
 from virtualize.adapters import AdapterOptions
 from virtualize.adapters.openapi import load
 from virtualize.diagnostics import Diagnostics
@@ -280,3 +283,25 @@ paths:
     assert [d.message for d in diagnostics.warnings] == [
         "header parameter 'Content-type' allows only application/x-tar but consumes says application/octet-stream"
     ]
+
+
+def test_a_header_parameter_admits_only_the_text_a_header_can_carry(tmp_path: Path) -> None:
+    api, _ = compile_ir(
+        tmp_path,
+        """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /x:
+    get:
+      parameters:
+        - {name: X-Trace, in: header, schema: {type: string}}
+        - {name: X-Mode, in: header, schema: {type: string, enum: [a, b]}}
+      responses: {"204": {description: ok}}
+""",
+    )
+    trace, mode = api.operations[0].arguments
+    jsonschema.validate("trace-1\tok", trace.schema_)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("caf\u00e9", trace.schema_)
+    assert "pattern" not in mode.schema_
