@@ -15,18 +15,14 @@ import anyio
 import pytest
 from mcp import Client, types
 
+from tests.support import manifests
 from tests.support.upstream import RecordingUpstream
 from virtualize.manifest.model import (
     AuthMap,
     AuthScheme,
-    Bindings,
-    Counts,
-    Header,
     HttpBinding,
     Manifest,
     SecurityUse,
-    Source,
-    Tool,
 )
 from virtualize.runtime.credentials import CredentialStore
 from virtualize.runtime.invokers import InvokerSettings
@@ -63,19 +59,8 @@ def manifest(scheme: AuthScheme | None, token_url: str = "") -> Manifest:
         "listPets": HttpBinding(method="GET", path="/pets", security=security, operation="GET /pets"),
         "getHealth": HttpBinding(method="GET", path="/health", operation="GET /health"),
     }
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize test",
-            name="pets",
-            family="openapi",
-            source=Source(path="pets.yaml", sha256="0" * 64, format="OpenAPI 3.1.0"),
-            counts=Counts(tools=2, tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="-",
-        ),
-        tools=tuple(Tool(name=name, input_schema={"type": "object"}) for name in sorted(bindings)),
-        bindings=Bindings(tools=bindings),
-        auth=AuthMap(schemes=schemes),
-    )
+    tools = [manifests.tool(name) for name in sorted(bindings)]
+    return manifests.manifest(tools, bindings, auth=AuthMap(schemes=schemes))
 
 
 @asynccontextmanager

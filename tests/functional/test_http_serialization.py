@@ -13,17 +13,13 @@ import anyio
 import pytest
 from mcp import Client, types
 
+from tests.support import manifests
 from tests.support.upstream import RecordingUpstream
 from virtualize.manifest.model import (
     ArgumentBinding,
-    AuthMap,
-    Bindings,
-    Counts,
-    Header,
     HttpBinding,
     HttpBody,
     Manifest,
-    Source,
     Tool,
 )
 from virtualize.runtime.credentials import CredentialStore
@@ -146,19 +142,8 @@ TOOLS = [
 
 
 def manifest() -> Manifest:
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize test",
-            name="pets",
-            family="openapi",
-            source=Source(path="pets.yaml", sha256="0" * 64, format="OpenAPI 3.1.0"),
-            counts=Counts(tools=len(TOOLS), tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="-",
-        ),
-        tools=tuple(sorted((t for t, _ in TOOLS), key=lambda t: t.name)),
-        bindings=Bindings(tools={t.name: b for t, b in TOOLS}),
-        auth=AuthMap(),
-    )
+    tools = sorted((t for t, _ in TOOLS), key=lambda t: t.name)
+    return manifests.manifest(tools, {t.name: b for t, b in TOOLS})
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import manifests
 from virtualize.manifest.model import (
     ArgumentBinding,
     AuthMap,
     AuthScheme,
-    Bindings,
-    Counts,
-    Header,
     HttpBinding,
     Manifest,
     SecurityUse,
     ServerUrl,
-    Source,
     Tool,
     ToolAnnotations,
 )
@@ -47,19 +44,7 @@ def binding(operation: str, method: str = "GET", path: str = "/pets", **fields: 
 
 
 def manifest(tools: list[Tool], bindings: dict[str, HttpBinding], auth: AuthMap | None = None) -> Manifest:
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize 0.1.0",
-            name="pets",
-            family="openapi",
-            source=Source(path="specs/pets.yaml", sha256="0" * 64, format="OpenAPI 3.1.0"),
-            counts=Counts(tools=len(tools), tool_list_bytes=400, tool_list_tokens=100),
-            regenerate="virtualize build specs/pets.yaml",
-        ),
-        tools=tuple(tools),
-        bindings=Bindings(tools=bindings),
-        auth=auth or AuthMap(),
-    )
+    return manifests.manifest(tools, bindings, auth=auth, source="specs/pets.yaml")
 
 
 def pets(**changes: Any) -> Manifest:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import manifests
 from virtualize.lint import PROFILES, Settings, lint_manifest
-from virtualize.manifest.model import AuthMap, Bindings, Counts, Header, HttpBinding, Manifest, Source, Tool
+from virtualize.manifest.model import Manifest
 from virtualize.review import diff_manifests
 
 WEIRD: list[dict[str, Any]] = [
@@ -22,20 +23,7 @@ WEIRD: list[dict[str, Any]] = [
 
 
 def with_input(schema: dict[str, Any]) -> Manifest:
-    tool = Tool.model_validate({"name": "list_pets", "description": "Lists pets.", "inputSchema": schema})
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize 0.1.0",
-            name="pets",
-            family="openapi",
-            source=Source(path="pets.yaml", sha256="0" * 64, format="OpenAPI 3.0.3"),
-            counts=Counts(tools=1, tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="virtualize build pets.yaml",
-        ),
-        tools=(tool,),
-        bindings=Bindings(tools={"list_pets": HttpBinding(operation="GET /pets", method="GET", path="/pets")}),
-        auth=AuthMap(),
-    )
+    return manifests.manifest([manifests.tool("list_pets", "Lists pets.", schema)], manifests.get(server=None))
 
 
 @pytest.mark.parametrize(("old", "new"), list(itertools.product(range(len(WEIRD)), repeat=2)))

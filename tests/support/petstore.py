@@ -8,19 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.support import manifests
 from virtualize.manifest.model import (
     ArgumentBinding,
     AuthMap,
     AuthScheme,
-    Bindings,
-    Counts,
-    Header,
     HttpBinding,
     HttpBody,
     Manifest,
     SecurityUse,
     ServerUrl,
-    Source,
     Tool,
     ToolAnnotations,
 )
@@ -119,24 +116,9 @@ def petstore_manifest(name: str = "petstore") -> Manifest:
     }
     servers = (ServerUrl(url="http://localhost:4010/v1"),)
     bindings = {k: v.model_copy(update={"servers": servers}) for k, v in bindings.items()}
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize test",
-            name=name,
-            family="openapi",
-            source=Source(path="specs/petstore.yaml", sha256="0" * 64, format="OpenAPI 3.0.3"),
-            counts=Counts(tools=len(tools), tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="hand-built in tests/e2e/conftest.py",
-        ),
-        tools=tools,
-        bindings=Bindings(tools=bindings),
-        auth=AuthMap(
-            schemes={
-                "api_key": AuthScheme(
-                    kind="api_key", **{"in": "header"}, parameter="X-API-Key", sources={"value": KEY_VARIABLE}
-                )
-            }
-        ),
+    key = AuthScheme(kind="api_key", **{"in": "header"}, parameter="X-API-Key", sources={"value": KEY_VARIABLE})
+    return manifests.manifest(
+        tools, bindings, name=name, auth=AuthMap(schemes={"api_key": key}), source="specs/petstore.yaml"
     )
 
 

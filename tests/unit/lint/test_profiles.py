@@ -6,18 +6,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import manifests
 from virtualize.lint import Settings, lint_manifest
-from virtualize.manifest.model import (
-    AuthMap,
-    Bindings,
-    Counts,
-    Header,
-    HttpBinding,
-    Manifest,
-    ServerUrl,
-    Source,
-    Tool,
-)
+from virtualize.manifest.model import Manifest
 
 GOOD: dict[str, Any] = {
     "type": "object",
@@ -28,23 +19,8 @@ GOOD: dict[str, Any] = {
 
 
 def manifest(*tools: tuple[str, dict[str, Any]], server: str = "pets", description: str = "Does a thing.") -> Manifest:
-    built = tuple(Tool.model_validate({"name": n, "description": description, "inputSchema": s}) for n, s in tools)
-    binding = HttpBinding(
-        operation="GET /x", method="GET", path="/x", servers=(ServerUrl(url="https://api.x.example"),)
-    )
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize 0.1.0",
-            name=server,
-            family="openapi",
-            source=Source(path="x.yaml", sha256="0" * 64, format="OpenAPI 3.0.3"),
-            counts=Counts(tools=len(built), tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="virtualize build x.yaml",
-        ),
-        tools=built,
-        bindings=Bindings(tools={t.name: binding for t in built}),
-        auth=AuthMap(),
-    )
+    built = [manifests.tool(name, description, schema) for name, schema in tools]
+    return manifests.manifest(built, manifests.get("/x", "https://api.x.example"), name=server)
 
 
 def rules(m: Manifest, *profiles: str, **settings: Any) -> list[tuple[str, str, str]]:

@@ -6,19 +6,10 @@ from typing import Any
 
 import pytest
 
+from tests.support import manifests
 from virtualize.lint import Finding, Settings, lint_manifest
 from virtualize.lint.text import site_of
-from virtualize.manifest.model import (
-    AuthMap,
-    Bindings,
-    Counts,
-    Header,
-    HttpBinding,
-    Manifest,
-    ServerUrl,
-    Source,
-    Tool,
-)
+from virtualize.manifest.model import Manifest
 
 ARGUMENTS: dict[str, Any] = {
     "type": "object",
@@ -27,23 +18,7 @@ ARGUMENTS: dict[str, Any] = {
 
 
 def manifest(description: str, schema: dict[str, Any] | None = None, name: str = "list_pets") -> Manifest:
-    tool = Tool.model_validate({"name": name, "description": description, "inputSchema": schema or ARGUMENTS})
-    binding = HttpBinding(
-        operation="GET /pets", method="GET", path="/pets", servers=(ServerUrl(url="https://api.pets.example/v1"),)
-    )
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize 0.1.0",
-            name="pets",
-            family="openapi",
-            source=Source(path="pets.yaml", sha256="0" * 64, format="OpenAPI 3.0.3"),
-            counts=Counts(tools=1, tool_list_bytes=100, tool_list_tokens=25),
-            regenerate="virtualize build pets.yaml",
-        ),
-        tools=(tool,),
-        bindings=Bindings(tools={name: binding}),
-        auth=AuthMap(),
-    )
+    return manifests.manifest([manifests.tool(name, description, schema or ARGUMENTS)])
 
 
 def text_findings(description: str, **settings: Any) -> list[tuple[str, str, str]]:

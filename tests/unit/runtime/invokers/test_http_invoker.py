@@ -11,18 +11,13 @@ import anyio
 import httpx
 import pytest
 
+from tests.support import manifests
 from virtualize.manifest.model import (
     ArgumentBinding,
-    AuthMap,
-    Bindings,
-    Counts,
-    Header,
     HttpBinding,
     HttpBody,
     Manifest,
     ServerUrl,
-    Source,
-    Tool,
 )
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
@@ -40,19 +35,7 @@ def anyio_backend() -> str:
 
 
 def manifest(binding: HttpBinding, input_schema: dict[str, Any] | None = None) -> Manifest:
-    return Manifest(
-        manifest=Header(
-            compiler="virtualize test",
-            name="pets",
-            family="openapi",
-            source=Source(path="pets.yaml", sha256="0" * 64, format="OpenAPI 3.1.0"),
-            counts=Counts(tools=1, tool_list_bytes=0, tool_list_tokens=0),
-            regenerate="-",
-        ),
-        tools=(Tool(name="op", input_schema=input_schema or {"type": "object"}),),
-        bindings=Bindings(tools={"op": binding}),
-        auth=AuthMap(),
-    )
+    return manifests.manifest([manifests.tool("op", schema=input_schema)], binding)
 
 
 def binding(method: str = "GET", path: str = "/pets", *args: ArgumentBinding, **extra: Any) -> HttpBinding:
