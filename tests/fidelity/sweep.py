@@ -18,6 +18,7 @@ Prism checks that a credential is present, not its value.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -43,8 +44,12 @@ CALL_TIMEOUT = 60.0
 # Formats OpenAPI adds to JSON Schema's: any string / number will do for them.
 CUSTOM_FORMATS = {
     name: st.text(alphabet=st.characters(codec="ascii", categories=("L", "N")), max_size=12)
-    for name in ("binary", "byte", "password", "int32", "int64", "float", "double", "decimal")
-} | {"uuid": st.uuids().map(str), "url": st.just("https://example.com/fidelity")}
+    for name in ("binary", "password", "int32", "int64", "float", "double", "decimal")
+} | {
+    "uuid": st.uuids().map(str),
+    "url": st.just("https://example.com/fidelity"),
+    "byte": st.binary(max_size=12).map(lambda data: base64.b64encode(data).decode("ascii")),
+}
 
 
 @dataclass
@@ -121,10 +126,39 @@ def _draw(schema: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return drawn
 
 
+JS_SAFE = 2**53 - 1  # Prism is JavaScript: it cannot judge an integer beyond this, so none is drawn
+
+
+def drawable(node: Any) -> Any:
+    """The schema as the judge can judge it and hypothesis-jsonschema can draw it.
+
+    - ``contentEncoding: base64`` strings are drawn as base64: hypothesis-jsonschema ignores the
+      keyword (an annotation in 2020-12), but the runtime rightly refuses text it cannot decode;
+    - integers stay within JavaScript's safe range, the most Prism can represent (int64 bounds
+      are wider, and Prism would "reject" a correct request for its own rounding).
+    """
+    if isinstance(node, list):
+        return [drawable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    walked = {key: drawable(value) for key, value in node.items()}
+    if walked.get("contentEncoding") == "base64" and "format" not in walked:
+        walked["format"] = "byte"
+    kind = walked.get("type")
+    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+        minimum, maximum = walked.get("minimum"), walked.get("maximum")
+        walked["minimum"] = max(minimum, -JS_SAFE) if isinstance(minimum, int | float) else -JS_SAFE
+        walked["maximum"] = min(maximum, JS_SAFE) if isinstance(maximum, int | float) else JS_SAFE
+    return walked
+
+
 def generate_arguments(input_schema: dict[str, Any], random_draws: int) -> list[dict[str, Any]]:
     """Schema-valid argument sets: the minimum, all top-level arguments at once, then random draws."""
     schema = inline_refs(input_schema)
     schema.setdefault("additionalProperties", False)  # an argument the tool does not declare goes nowhere
+    if "dependentRequired" in schema:  # hypothesis-jsonschema knows only its draft-7 spelling
+        schema["dependencies"] = schema.pop("dependentRequired")
+    schema = drawable(schema)
     everything = copy.deepcopy(schema)
     if isinstance(everything.get("properties"), dict):
         everything["required"] = sorted(everything["properties"])

@@ -131,7 +131,7 @@ def _object_shape(schema: ir.JsonSchema, views: SchemaViews) -> tuple[dict[str, 
     return properties, required
 
 
-def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument, Any, bool, str | None]]:
+def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument, Any, bool, str | None, bool]]:
     schema = views.view(body.schema_, Mode.REQUEST)
     binary_body = not is_json(body.media_type)
     shape = _object_shape(schema, views) if "json" in body.media_type or "form" in body.media_type else None
@@ -146,7 +146,7 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
             required=body.required,
             pointer=body.pointer,
         )
-        return [(argument, whole, body.required, None)]
+        return [(argument, whole, body.required, None, False)]
     properties, required = shape
     planned = []
     for name, prop in properties.items():
@@ -168,12 +168,13 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
             serialization=serialization,
             pointer=f"{body.pointer}/schema/properties/{name}",
         )
-        planned.append((argument, prop_schema, argument.required, content_type))
+        planned.append((argument, prop_schema, argument.required, content_type, name in required))
     return planned
 
 
 def plan(op: ir.Operation, views: SchemaViews) -> tuple[PlannedArgument, ...]:
-    found: list[tuple[ir.Argument, Any, bool, str | None]] = []
+    # (argument, schema, required, content type, required by the body it belongs to)
+    found: list[tuple[ir.Argument, Any, bool, str | None, bool]] = []
     for arg in op.arguments:
         schema = views.view(arg.schema_, Mode.REQUEST)
         if arg.description and "description" not in schema:
@@ -185,14 +186,21 @@ def plan(op: ir.Operation, views: SchemaViews) -> tuple[PlannedArgument, ...]:
             if body is not None and not is_json(body.media_type):
                 schema = _binary(schema)
         content_type = arg.serialization.content_type if arg.serialization else None
-        found.append((arg, schema, arg.required, content_type))
+        found.append((arg, schema, arg.required, content_type, False))
     has_body_arguments = any(a.location in (Location.BODY, Location.BODY_FIELD) for a in op.arguments)
     if isinstance(op.call, ir.HttpCall) and op.call.body is not None and not has_body_arguments:
         found.extend(_body_arguments(op.call.body, views))
-    names = assign_names([(arg.name, arg.location) for arg, _, _, _ in found])
+    names = assign_names([(arg.name, arg.location) for arg, *_ in found])
     return tuple(
-        PlannedArgument(argument=name, source=arg, schema=schema, required=required, content_type=content_type)
-        for name, (arg, schema, required, content_type) in zip(names, found, strict=True)
+        PlannedArgument(
+            argument=name,
+            source=arg,
+            schema=schema,
+            required=required,
+            content_type=content_type,
+            required_in_body=in_body and not required,
+        )
+        for name, (arg, schema, required, content_type, in_body) in zip(names, found, strict=True)
     )
 
 

@@ -29,7 +29,7 @@ from virtualize.manifest.model import (
 )
 from virtualize.passes.auth import auth_map
 from virtualize.passes.schemas import Mode
-from virtualize.passes.state import Build, Draft
+from virtualize.passes.state import Build, Draft, PlannedArgument
 
 
 def input_schema(build: Build, draft: Draft) -> ir.JsonSchema:
@@ -42,7 +42,20 @@ def input_schema(build: Build, draft: Draft) -> ir.JsonSchema:
     required = [arg.argument for arg in shown if arg.required]
     if required:
         root["required"] = required
+    if dependent := _dependent_required(shown):
+        root["dependentRequired"] = dependent
     return build.views.document(root, Mode.REQUEST)
+
+
+def _dependent_required(shown: list[PlannedArgument]) -> dict[str, list[str]]:
+    """An optional body flattened into arguments may be left out whole, but once any of its fields
+    is sent, the fields the body requires must be sent too: said per field, in argument order."""
+    needed = [arg.argument for arg in shown if arg.required_in_body]
+    if not needed:
+        return {}
+    fields = [arg.argument for arg in shown if arg.source.location is ir.Location.BODY_FIELD]
+    dependent = {name: [other for other in needed if other != name] for name in fields}
+    return {name: others for name, others in dependent.items() if others}
 
 
 def _arguments(draft: Draft) -> tuple[ArgumentBinding, ...]:

@@ -34,6 +34,8 @@ class PlannedArgument:
     schema: ir.JsonSchema  # request view; references point into the API's $defs
     required: bool
     content_type: str | None = None
+    # A field the body requires, when the body itself is optional: required once any field is sent.
+    required_in_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Validators are compiled once per tool at load (``ArgumentCheck``). The dialect is the schema's
 ``$schema`` or JSON Schema 2020-12 (MCP 2026-07-28 "JSON Schema Usage"), with format assertions on
-(a ``date`` that is not a date is refused here, not upstream).
+(a ``date`` that is not a date is refused here, not upstream). OpenAPI's ``byte`` is asserted too:
+base64 as RFC 4648 §4 writes it (standard alphabet, padded), what the OpenAPI format registry
+says and what validating upstreams check.
 
 Two validators per tool, for speed: ``jsonschema-rs`` decides (about a microsecond for a
 typical call, against hundreds for the pure-Python ``jsonschema``), and ``jsonschema`` explains
@@ -15,25 +17,34 @@ A bad call becomes ``invalid_arguments`` whose details name each offending field
 
 from __future__ import annotations
 
+import copy
 import itertools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from virtualize.runtime.outcomes import Failure, invalid_arguments
+from virtualize.runtime.outcomes import Failure, invalid_arguments, pointer
 
 #: At most this many violations are reported per call (the first ones by path).
 MAX_REPORTED = 20
 _MESSAGE_LIMIT = 300
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
-def pointer(parts: Iterable[str | int]) -> str:
-    """A JSON pointer (RFC 6901) to an argument; ``""`` parts escape as the RFC says."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+def _is_byte(value: object) -> bool:
+    return not isinstance(value, str) or _BASE64.fullmatch(value) is not None
+
+
+def _format_checker(dialect: Any) -> FormatChecker:
+    """The dialect's format checker plus OpenAPI's ``byte``."""
+    checker: FormatChecker = copy.copy(dialect.FORMAT_CHECKER)
+    checker.checkers = {**checker.checkers, "byte": (_is_byte, ())}
+    return checker
 
 
 def _short(text: str) -> str:
@@ -49,6 +60,15 @@ def _violations(error: ValidationError) -> list[dict[str, Any]]:
             {"path": pointer([*at, name]), "message": "is required", "keyword": "required"}
             for name in required
             if name not in error.instance
+        ]
+    if error.validator == "dependentRequired" and isinstance(error.instance, Mapping):
+        # An optional request body, flattened: once one field is sent, the body's required ones must be.
+        dependencies = error.validator_value if isinstance(error.validator_value, Mapping) else {}
+        given = sorted(name for name in dependencies if name in error.instance)
+        missing = sorted({need for name in given for need in dependencies[name] if need not in error.instance})
+        return [
+            {"path": pointer([*at, need]), "message": f"is required once {given[0]!r} is given", "keyword": "required"}
+            for need in missing
         ]
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
@@ -73,10 +93,10 @@ class ArgumentCheck:
     def __init__(self, input_schema: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> None:
         self.schema = input_schema
         cls = validator_for(input_schema, default=Draft202012Validator)
-        self._validator: Validator = cls(input_schema, format_checker=cls.FORMAT_CHECKER)
+        self._validator: Validator = cls(input_schema, format_checker=_format_checker(cls))
         try:
             self._fast: jsonschema_rs.Validator | None = jsonschema_rs.validator_for(
-                dict(input_schema), validate_formats=True, offline=True
+                dict(input_schema), validate_formats=True, offline=True, formats={"byte": _is_byte}
             )
         except ValueError:
             self._fast = None
@@ -89,9 +109,8 @@ class ArgumentCheck:
             return {**given, **self._fixed} if self._fixed else dict(given)
         errors = list(itertools.islice(self._validator.iter_errors(given), MAX_REPORTED))
         if errors:
-            details = sorted(
-                (item for error in errors for item in _violations(error)), key=lambda d: (d["path"], d["keyword"])
-            )[:MAX_REPORTED]
+            unique = {(d["path"], d["keyword"], d["message"]): d for error in errors for d in _violations(error)}
+            details = [unique[key] for key in sorted(unique)][:MAX_REPORTED]
             first = details[0]
             where = first["path"] or "the arguments"
             more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""

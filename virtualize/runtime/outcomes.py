@@ -16,7 +16,10 @@ Successes (MCP 2026-07-28 ``server/tools`` "Structured Content" / "Tool Result")
 A tool that declares an ``outputSchema`` always gets ``structuredContent`` (the official client
 refuses a result without it): ``{}`` for empty/text/binary results, ``{"truncated": ...}`` when the
 value was cut. Result schemas are relaxed by the compiler (open objects, no ``required``), which
-is what makes these shapes valid.
+is what makes these shapes valid. An upstream whose answer breaks the schema its own description
+declares (a list where it says object, an enum value added since) would make the client throw
+the whole answer away; ``OutputCheck`` catches that first, and the answer then travels as text
+only, with ``{}`` as ``structuredContent`` and a note that names where it broke the schema.
 
 Failures: ``Failure(category, message, ...)`` -> ``isError: true`` with the envelope
 
@@ -41,10 +44,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import jsonschema_rs
 from mcp import types
 
 Category = Literal[
@@ -153,12 +157,42 @@ Success = JsonValue | TextValue | BinaryValue | EmptyValue
 Outcome = Success | Failure
 
 
+def pointer(parts: Iterable[str | int]) -> str:
+    """A JSON pointer (RFC 6901); ``~`` and ``/`` in a part escape as the RFC says."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class OutputCheck:
+    """A tool's ``outputSchema`` as a validator, compiled on the tool's first JSON answer (not at
+    load: Stripe's 468 schemas would add to every cold start for tools never called)."""
+
+    __slots__ = ("_schema", "_validator")
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._schema: Mapping[str, Any] | None = schema
+        self._validator: jsonschema_rs.Validator | None = None
+
+    def mismatch(self, value: Any) -> tuple[str, str] | None:
+        """``(pointer, message)`` of the first place ``value`` breaks the schema, or ``None``."""
+        if self._schema is not None:
+            try:
+                self._validator = jsonschema_rs.validator_for(dict(self._schema), offline=True)
+            except ValueError:  # a schema it cannot compile: the client's validator judges alone
+                self._validator = None
+            self._schema = None
+        if self._validator is None or self._validator.is_valid(value):
+            return None
+        error = next(iter(self._validator.iter_errors(value)))
+        return pointer(error.instance_path), trim(error.message, 200)
+
+
 @dataclass(frozen=True, slots=True)
 class ResultShape:
     """What ``to_result`` needs to know about the tool (precomputed once per tool)."""
 
     tool: str  # the name the client called (prefixed on the aggregate endpoint)
     has_output_schema: bool = False
+    output_check: OutputCheck | None = None
     wraps_result: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
     uri_prefix: str = field(default="virtualize://result/")
@@ -285,6 +319,18 @@ def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult
             structured = outcome.value
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=text)]
     meta: dict[str, Any] | None = None
+    broken = shape.output_check.mismatch(structured) if shape.output_check is not None else None
+    if broken is not None:
+        where, why = broken
+        structured = {}
+        content.append(
+            types.TextContent(
+                type="text",
+                text=f"Note: the upstream's answer does not match the output schema this tool declares "
+                f"(at {where or 'the root'}: {why}), so it is given above as text only, unchanged.",
+            )
+        )
+        meta = {"dev.virtualize/output_mismatch": {"path": where, "message": why}}
     if outcome.partial:
         errors = [dict(d) for d in outcome.details]
         content.append(
@@ -293,7 +339,7 @@ def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult
                 text="Partial result: the upstream also reported errors: " + _dumps(errors),
             )
         )
-        meta = {"dev.virtualize/partial": True, "dev.virtualize/errors": errors}
+        meta = {**(meta or {}), "dev.virtualize/partial": True, "dev.virtualize/errors": errors}
     return types.CallToolResult(content=content, structured_content=structured, _meta=meta)
 
 

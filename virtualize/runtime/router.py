@@ -49,7 +49,7 @@ from virtualize.runtime.arguments import ArgumentCheck
 from virtualize.runtime.credentials import CredentialStore, ResolvedCredential
 from virtualize.runtime.invokers import Binding, CallRecord, Invocation, Invoker, InvokerSettings
 from virtualize.runtime.observability import CallEvent, Metrics, log_call
-from virtualize.runtime.outcomes import Failure, Outcome, ResultShape, to_result
+from virtualize.runtime.outcomes import Failure, Outcome, OutputCheck, ResultShape, to_result
 
 logger = logging.getLogger(__name__)
 
@@ -187,11 +187,13 @@ class Router:
                 if binding is None:
                     raise ManifestError(f"tool {tool.name!r} has no binding", location=name, hint="rebuild it")
                 check = ArgumentCheck(tool.input_schema, binding.fixed)
+                output_check = OutputCheck(tool.output_schema) if tool.output_schema is not None else None
                 invoker = server.invokers[binding.protocol]
                 for endpoint, exposed in ((own, tool.name), (aggregate, aggregate_name[(name, tool.name)])):
                     shape = ResultShape(
                         tool=exposed,
                         has_output_schema=tool.output_schema is not None,
+                        output_check=output_check,
                         wraps_result=getattr(binding, "wraps_result", False),
                         max_bytes=server.settings.max_response_bytes,
                     )

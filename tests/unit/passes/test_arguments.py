@@ -1,5 +1,6 @@
 from virtualize import ir
 from virtualize.passes.arguments import assign_names, plan
+from virtualize.passes.emit import _dependent_required
 from virtualize.passes.schemas import SchemaViews
 
 Location = ir.Location
@@ -64,3 +65,32 @@ def test_binary_multipart_parts_travel_as_base64_strings():
         "contentEncoding": "base64",
         "description": "File content, base64-encoded.",
     }
+
+
+def _post(body: ir.Body) -> ir.Operation:
+    return ir.Operation(key="POST /p", name_candidates=("p",), call=ir.HttpCall(method="POST", path="/p", body=body))
+
+
+def test_an_optional_body_keeps_its_required_fields_as_required_once_any_field_is_sent():
+    schema = {
+        "type": "object",
+        "required": ["ids", "type"],
+        "properties": {"ids": {"type": "array"}, "type": {"type": "string"}, "note": {"type": "string"}},
+    }
+    planned = plan(_post(ir.Body(media_type="application/json", required=False, schema=schema)), SchemaViews({}))
+    assert [(a.argument, a.required, a.required_in_body) for a in planned] == [
+        ("ids", False, True),
+        ("type", False, True),
+        ("note", False, False),
+    ]
+    assert _dependent_required(list(planned)) == {"ids": ["type"], "type": ["ids"], "note": ["ids", "type"]}
+
+
+def test_a_required_body_needs_no_dependencies():
+    schema = {"type": "object", "required": ["ids"], "properties": {"ids": {}, "note": {}}}
+    planned = plan(_post(ir.Body(media_type="application/json", required=True, schema=schema)), SchemaViews({}))
+    assert [(a.argument, a.required, a.required_in_body) for a in planned] == [
+        ("ids", True, False),
+        ("note", False, False),
+    ]
+    assert _dependent_required(list(planned)) == {}

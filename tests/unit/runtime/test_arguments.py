@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from virtualize.runtime.arguments import ArgumentCheck, pointer
-from virtualize.runtime.outcomes import Failure
+from virtualize.runtime.arguments import ArgumentCheck
+from virtualize.runtime.outcomes import Failure, pointer
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -85,3 +85,28 @@ def test_several_violations_are_all_reported_in_path_order() -> None:
     failure = _failure({"limit": 0, "filter": {"status": 1}})
     assert [d["path"] for d in failure.details] == ["/filter/status", "/limit", "/name"]
     assert "(and 2 more)" in failure.message
+
+
+def test_a_field_of_an_optional_body_names_the_fields_it_needs() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"ids": {"type": "array"}, "type": {"type": "string"}, "note": {"type": "string"}},
+        "dependentRequired": {"ids": ["type"], "type": ["ids"], "note": ["ids", "type"]},
+    }
+    check = ArgumentCheck(schema)
+    assert check.check({}) == {}
+    assert check.check({"ids": [], "type": "card"}) == {"ids": [], "type": "card"}
+    outcome = check.check({"note": "n", "ids": []})
+    assert isinstance(outcome, Failure)
+    assert outcome.message == "argument /type: is required once 'ids' is given"
+    assert [(d["path"], d["keyword"]) for d in outcome.details] == [("/type", "required")]
+
+
+def test_openapi_byte_strings_must_be_base64() -> None:
+    check = ArgumentCheck({"type": "object", "properties": {"cavv": {"type": "string", "format": "byte"}}})
+    for good in ("", "aGk=", "aGVsbG8=", "AAECAw==", "+/+/"):
+        assert check.check({"cavv": good}) == {"cavv": good}
+    for bad in ("hello!", "aGk", "aGk=\n", "a-_b"):
+        outcome = check.check({"cavv": bad})
+        assert isinstance(outcome, Failure), bad
+        assert [(d["path"], d["keyword"]) for d in outcome.details] == [("/cavv", "format")]

@@ -18,6 +18,7 @@ from virtualize.runtime.outcomes import (
     Failure,
     JsonValue,
     Outcome,
+    OutputCheck,
     ResultShape,
     TextValue,
     to_result,
@@ -134,6 +135,7 @@ def test_long_upstream_messages_are_trimmed_visibly() -> None:
 OUTPUT_SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
 OUTCOMES: dict[str, Outcome] = {
     "json": JsonValue({"id": 1, "name": "Rex"}),
+    "drifted": JsonValue({"id": "one", "name": "Rex"}),  # the upstream broke its own schema
     "text": TextValue("plain"),
     "image": BinaryValue(b"\x89PNG", "image/png"),
     "blob": BinaryValue(b"%PDF", "application/pdf"),
@@ -152,7 +154,9 @@ def _server() -> Server[Any]:
         )
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-        shape = ResultShape(tool=params.name, has_output_schema=True, max_bytes=1000)
+        shape = ResultShape(
+            tool=params.name, has_output_schema=True, output_check=OutputCheck(OUTPUT_SCHEMA), max_bytes=1000
+        )
         return to_result(OUTCOMES[params.name], shape)
 
     return Server("outcomes", on_list_tools=list_tools, on_call_tool=call_tool)
@@ -167,6 +171,24 @@ async def test_the_official_client_accepts_every_outcome_of_a_tool_with_an_outpu
                 assert result.is_error == isinstance(outcome, Failure), name
     error = json.loads(json.dumps(result.meta))
     assert error[ERROR_META_KEY]["category"] == "not_found"
+
+
+def test_an_answer_that_breaks_the_output_schema_arrives_as_text_with_a_note_that_says_where() -> None:
+    shape = ResultShape(tool="getPet", has_output_schema=True, output_check=OutputCheck(OUTPUT_SCHEMA))
+    assert to_result(JsonValue({"id": 1, "name": "Rex", "more": [1]}), shape).structured_content == {
+        "id": 1,
+        "name": "Rex",
+        "more": [1],
+    }
+    result = dumped(to_result(JsonValue({"id": 1, "name": ["Rex"]}), shape))
+    assert result["structuredContent"] == {}
+    assert json.loads(result["content"][0]["text"]) == {"id": 1, "name": ["Rex"]}
+    assert result["content"][1]["text"].startswith("Note: the upstream's answer does not match the output schema")
+    assert result["_meta"]["dev.virtualize/output_mismatch"] == {
+        "path": "/name",
+        "message": '["Rex"] is not of type "string"',
+    }
+    assert "isError" not in result or result["isError"] is False
 
 
 def test_a_body_whose_reading_stopped_early_says_its_size_is_a_lower_bound() -> None:

@@ -103,6 +103,9 @@ def _walk(ctx: Context, paths: Located) -> Iterator[tuple[str, Located, str, Loc
 def _operation(ctx: Context, path: str, item: Located, method: str, operation: Located) -> Operation:
     node: dict[str, Any] = operation.node
     verb = method.upper()
+    # A fragment is never sent (RFC 9110 §7.1); APIs use one to tell apart operations on one path
+    # and method (Box's "/files/{file_id}#get_shared_link"): it stays in the key and name only.
+    wire_path = path.partition("#")[0]
     declared = parameters.declared(ctx, item, operation)
     arguments = []
     for parameter in declared:
@@ -110,7 +113,7 @@ def _operation(ctx: Context, path: str, item: Located, method: str, operation: L
             argument = parameters.argument(ctx, parameter)
             if argument is not None:
                 arguments.append(argument)
-    arguments = _match_template(ctx, path, operation, arguments)
+    arguments = _match_template(ctx, wire_path, operation, arguments)
     swagger = ctx.dialect == "2.0"
     body = swagger2.body(ctx, declared, operation) if swagger else bodies.request_body(ctx, operation)
     found_responses, result = responses.responses(ctx, operation)
@@ -129,7 +132,7 @@ def _operation(ctx: Context, path: str, item: Located, method: str, operation: L
         deprecated=node.get("deprecated") is True,
         arguments=tuple(arguments),
         result=result,
-        call=HttpCall(method=verb, path=path, servers=call_servers, body=body, responses=found_responses),
+        call=HttpCall(method=verb, path=wire_path, servers=call_servers, body=body, responses=found_responses),
         security=security.requirements(ctx, operation),
         semantics=Semantics(
             read_only=verb in _SAFE,

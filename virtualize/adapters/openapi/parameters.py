@@ -92,15 +92,27 @@ def argument(ctx: Context, place: Located) -> Argument | None:
 
 
 def _non_empty(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with ``minLength: 1`` when it may admit strings and sets no minimum length yet.
+    """``schema`` with a minimum of one character, item or property for each of string, array and
+    object that it admits and sets no such minimum for yet.
 
-    An untyped schema or a ``$ref`` gets it too: ``minLength`` constrains strings only.
+    An empty array or object serializes to nothing in most styles (``form`` with explode drops the
+    parameter), and to an empty value in the others, so either way the upstream would not receive
+    the required parameter. An untyped schema or a ``$ref`` is taken for a string, the common case
+    (``minLength`` constrains strings only, so it cannot narrow anything else).
     """
-    kind = schema.get("type")
-    admits_string = kind is None or kind == "string" or (isinstance(kind, list) and "string" in kind)
-    if not admits_string or schema.get("minLength", 0) >= 1:
-        return schema
-    return {**schema, "minLength": 1}
+    kind = schema.get("type", "string")
+    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else {"string"}
+    minima = {"string": "minLength", "array": "minItems", "object": "minProperties"}
+    added = {
+        keyword: 1
+        for type_name, keyword in minima.items()
+        if type_name in kinds and not _at_least_one(schema.get(keyword))
+    }
+    return {**schema, **added} if added else schema
+
+
+def _at_least_one(minimum: object) -> bool:
+    return isinstance(minimum, int | float) and not isinstance(minimum, bool) and minimum >= 1
 
 
 # RFC 9110 §5.5: a header value has no escape, so only visible ASCII, space and tab can be sent as

@@ -86,6 +86,7 @@ class _Plan:
     tool: str
     method: str
     path: tuple[str | Param, ...]  # literal text (as declared) and parameters, in order
+    fixed_query: str  # a query written into the path template ("/responses?beta=true"), encoded
     server: httpx.URL | None  # parsed once; None when no usable URL is known (``server_problem`` says why)
     server_problem: str
     query: tuple[Param, ...]
@@ -191,19 +192,23 @@ def plan_for(tool: str, binding: HttpBinding, input_schema: Mapping[str, Any], s
             whole_body = param
         params.setdefault(arg.location, []).append(param)
     by_wire_name = {p.name: p for p in params.get("path", [])}
+    # Some APIs write a constant query into the path key (OpenAI's "/responses?beta=true"): it is
+    # sent as the query it is, before the parameters', not percent-encoded into the last segment.
+    template, _, fixed_query = binding.path.partition("?")
     path: list[str | Param] = []
     position = 0
-    for match in _PLACEHOLDER.finditer(binding.path):
-        path.append(_literal(binding.path[position : match.start()]))
+    for match in _PLACEHOLDER.finditer(template):
+        path.append(_literal(template[position : match.start()]))
         name = match.group(1)
         path.append(by_wire_name.get(name) or Param(argument=name, name=name, style="simple", explode=False))
         position = match.end()
-    path.append(_literal(binding.path[position:]))
+    path.append(_literal(template[position:]))
     server, problem = _server_url(binding, settings)
     return _Plan(
         tool=tool,
         method=binding.method.upper(),
         path=tuple(p for p in path if p != ""),
+        fixed_query=quote(fixed_query, safe="/:@!$&'()*+,;=-._~%?"),
         server=server,
         server_problem=problem,
         query=tuple(params.get("query", ())),
@@ -247,7 +252,7 @@ def serialize(plan: _Plan, arguments: Mapping[str, Any]) -> _Wire:
             raise ArgumentProblem(part.pointer, f"path parameter {part.name!r} is required")
         else:
             path.append(path_value(part, arguments[part.argument]))
-    query: list[str] = []
+    query: list[str] = [plan.fixed_query] if plan.fixed_query else []
     for param in plan.query:
         if param.argument in arguments:
             query.extend(query_pairs(param, arguments[param.argument]))

@@ -75,6 +75,36 @@ def test_each_path_and_method_is_one_operation_keyed_by_method_and_path(tmp_path
     assert (api.format, api.title, api.version) == ("OpenAPI 3.0.3", "Pets", "1")
 
 
+def test_a_fragment_in_a_path_key_tells_operations_apart_but_is_never_sent(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /files/{file_id}:
+    get:
+      parameters: [{name: file_id, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+  /files/{file_id}#get_shared_link:
+    get:
+      parameters: [{name: file_id, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+  /responses/{id}?beta=true:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+"""
+    api, diagnostics = compile_ir(tmp_path, text)
+
+    assert api is not None
+    assert diagnostics.items == ()
+    assert [(op.key, op.name_candidates, op.call.path) for op in api.operations] == [
+        ("GET /files/{file_id}", ("get_files_file_id",), "/files/{file_id}"),
+        ("GET /files/{file_id}#get_shared_link", ("get_files_file_id_get_shared_link",), "/files/{file_id}"),
+        # a constant query stays in the path template: the runtime sends it as a query
+        ("GET /responses/{id}?beta=true", ("get_responses_id_beta_true",), "/responses/{id}?beta=true"),
+    ]
+
+
 def test_semantics_follow_the_http_method(tmp_path: Path) -> None:
     api, _ = compile_ir(tmp_path, PETS)
 

@@ -208,6 +208,30 @@ paths:
     ]
 
 
+def test_required_arrays_and_objects_need_an_item_or_a_property_that_can_be_sent(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /s:
+    get:
+      parameters:
+        - {name: tags, in: query, required: true, schema: {type: array, items: {type: string}}}
+        - {name: ids, in: query, required: true, explode: false, schema: {type: array, minItems: 2, items: {}}}
+        - {name: filter, in: query, required: true, style: deepObject, schema: {type: object}}
+        - {name: either, in: query, required: true, schema: {type: [string, array], items: {}}}
+        - {name: more, in: query, schema: {type: array, items: {}}}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    minima = [
+        {k: v for k, v in a.schema_.items() if k in {"minLength", "minItems", "minProperties"}}
+        for a in api.operations[0].arguments
+    ]
+    assert minima == [{"minItems": 1}, {"minItems": 2}, {"minProperties": 1}, {"minLength": 1, "minItems": 1}, {}]
+
+
 def test_swagger_2_required_query_strings_cannot_be_empty_unless_allow_empty_value(tmp_path: Path) -> None:
     text = """
 swagger: "2.0"

@@ -117,6 +117,22 @@ async def test_parameters_of_every_location_reach_the_wire_as_declared() -> None
     assert (invocation.record.status, invocation.record.attempts) == (200, 1)
 
 
+async def test_a_constant_query_in_the_path_template_is_sent_as_a_query_before_the_parameters() -> None:
+    seen, handler = recorder()
+    bound = binding(
+        "GET",
+        "/responses/{id}?beta=true",
+        ArgumentBinding(argument="id", location="path", name="id", style="simple"),
+        ArgumentBinding(argument="limit", location="query", name="limit", style="form", explode=True),
+    )
+    await call(handler, bound, {"id": "r?1", "limit": 3})
+    await call(handler, bound, {"id": "r2"})
+    assert [request.url.raw_path for request in seen] == [
+        b"/v1/responses/r%3F1?beta=true&limit=3",
+        b"/v1/responses/r2?beta=true",
+    ]
+
+
 async def test_server_variables_fill_the_declared_server_url_when_no_upstream_is_given() -> None:
     seen, handler = recorder()
     servers = (ServerUrl(url="https://{region}.api.example/{version}", variables={"region": "eu", "version": "v2"}),)
