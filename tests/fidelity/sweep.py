@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -260,8 +261,13 @@ async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools:
                     except Exception as error:  # the official client refused the result: a finding
                         reason = _failure_reason(error)
                         report.calls.append(Call(tool.name, arguments, "failed", reason, tuple(proxy.take())))
+                        if proxy.judge is not None:
+                            proxy.judge.revive()
                         continue
-                    report.calls.append(_classify(tool.name, arguments, called, proxy.take()))
+                    call = _classify(tool.name, arguments, called, proxy.take())
+                    if call.verdict == "failed" and proxy.judge is not None and proxy.judge.revive():
+                        call = dataclasses.replace(call, reason="Prism crashed on this request: " + call.reason)
+                    report.calls.append(call)
     report.seconds = time.perf_counter() - started
     return report
 

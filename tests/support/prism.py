@@ -66,6 +66,20 @@ class Prism:
     def __enter__(self) -> Self:
         if not prism_installed():
             raise RuntimeError(f"Prism is not installed at {PRISM}; {INSTALL_HINT}")
+        self._start()
+        return self
+
+    def revive(self) -> bool:
+        """Start Prism again, on the same port, if a request crashed it (some do: a judge defect).
+        True when it had died and runs again."""
+        if self._process is None or self._process.poll() is None:
+            return False
+        self.log.append("[virtualize tests] Prism had exited; starting it again")
+        self._ready.clear()
+        self._start()
+        return True
+
+    def _start(self) -> None:
         self._process = subprocess.Popen(
             [str(PRISM), "mock", str(self.spec), "-h", "127.0.0.1", "-p", str(self.port), "--errors"],
             stdout=subprocess.PIPE,
@@ -80,7 +94,6 @@ class Prism:
         if not self._ready.wait(self._startup_timeout) or self._process.poll() is not None:
             self.__exit__(None, None, None)
             raise RuntimeError(f"Prism did not start on {self.spec}:\n" + "\n".join(self.log))
-        return self
 
     def _drain(self) -> None:
         assert self._process is not None
@@ -217,6 +230,7 @@ class JudgingProxy:
 
     target: str
     exchanges: list[Exchange] = field(default_factory=list)
+    judge: Prism | None = None  # to revive when a request crashed it
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -305,6 +319,6 @@ class ServedInThread:
 def judged(spec: Path) -> Iterator[tuple[str, JudgingProxy]]:
     """Prism on ``spec`` behind a recording proxy: yields (the URL to send to, the proxy)."""
     with Prism(spec) as prism:
-        proxy = JudgingProxy(prism.url)
+        proxy = JudgingProxy(prism.url, judge=prism)
         with ServedInThread(proxy) as served:
             yield served.url, proxy
