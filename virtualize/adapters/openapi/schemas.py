@@ -56,9 +56,15 @@ _DROPPED_SILENTLY = frozenset({
     "exclusiveMinimum", "exclusiveMaximum", "items", "additionalItems", "required", "type", "enum", "$ref",
     "pattern", "dependencies", "dependentRequired", "$dynamicRef",
 })  # fmt: skip
-# OpenAPI 3.0.3 §4.4 / 3.1 §4.4 "Data Types": int32 and int64 are signed 32/64-bit integers;
-# validators that check formats (Prism) refuse values outside, so the schema must say so.
-_FORMAT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+# OpenAPI 3.0.3 §4.4 / 3.1 §4.4 "Data Types": int32 and int64 are signed 32/64-bit integers, float
+# an IEEE 754 single; validators that check formats (Prism) refuse values outside, and an upstream
+# storing them overflows, so the schema must say so.
+_FLOAT_MAX = 3.4028234663852886e38
+_FORMAT_RANGES: dict[str, tuple[float, float]] = {
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "float": (-_FLOAT_MAX, _FLOAT_MAX),
+}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Literal nesting (not through $ref) deeper than this is cut: no real schema comes close, and the
 # passes, the validators and the JSON writer all recurse over schemas.
@@ -439,7 +445,7 @@ class SchemaConverter:
 
 
 def _format_range(out: JsonSchema) -> None:
-    """Bound an int32/int64 number to its range unless a bound at least as tight is already there."""
+    """Bound an int32/int64/float number to its range unless a bound at least as tight is already there."""
     low, high = _FORMAT_RANGES[out["format"]]
     if not any(_is_number(out.get(k)) and out[k] >= low for k in ("minimum", "exclusiveMinimum")):
         out["minimum"] = low

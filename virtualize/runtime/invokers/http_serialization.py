@@ -117,6 +117,8 @@ def path_value(param: Param, value: Any) -> str:
             return "." + (".".join(items) if param.explode else ",".join(items))
         if param.style == "matrix":
             return "".join(f";{name}={i}" for i in items) if param.explode else f";{name}=" + ",".join(items)
+        if not any(items):  # [""] would be an empty segment too
+            raise ArgumentProblem(param.pointer, f"path parameter {param.name!r} must not be empty")
         return ",".join(items)
     if isinstance(value, dict):
         pairs = [(_path_enc(str(k)), _path_enc(_scalar(v))) for k, v in value.items()]

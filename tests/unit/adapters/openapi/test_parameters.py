@@ -232,6 +232,26 @@ paths:
     assert minima == [{"minItems": 1}, {"minItems": 2}, {"minProperties": 1}, {"minLength": 1, "minItems": 1}, {}]
 
 
+def test_items_of_a_path_list_cannot_be_empty_either(tmp_path: Path) -> None:
+    text = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a/{ids}:
+    get:
+      parameters:
+        - {name: ids, in: path, required: true, schema: {type: array, items: {type: string}}}
+      responses: {"200": {description: ok}}
+"""
+    api, _ = compile_ir(tmp_path, text)
+
+    assert api.operations[0].arguments[0].schema_ == {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "minItems": 1,
+    }
+
+
 def test_swagger_2_required_query_strings_cannot_be_empty_unless_allow_empty_value(tmp_path: Path) -> None:
     text = """
 swagger: "2.0"

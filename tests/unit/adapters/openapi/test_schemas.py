@@ -171,7 +171,7 @@ def test_a_schema_nested_past_the_limit_is_cut_with_a_warning_instead_of_overflo
     assert [d.message for d in diagnostics.warnings] == ["the schema nests more than 64 levels deep"]
 
 
-def test_int32_and_int64_formats_bound_the_value_unless_a_tighter_bound_is_set(tmp_path: Path) -> None:
+def test_int32_int64_and_float_formats_bound_the_value_unless_a_tighter_bound_is_set(tmp_path: Path) -> None:
     schema, _, _ = body_schema_3(
         tmp_path,
         {
@@ -182,6 +182,8 @@ def test_int32_and_int64_formats_bound_the_value_unless_a_tighter_bound_is_set(t
                 "limit": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100},
                 "loose": {"type": "integer", "format": "int32", "minimum": -1e12},
                 "positive": {"type": "integer", "format": "int64", "exclusiveMinimum": 0},
+                "ratio": {"type": "number", "format": "float"},
+                "precise": {"type": "number", "format": "double"},
             },
         },
     )
@@ -197,4 +199,11 @@ def test_int32_and_int64_formats_bound_the_value_unless_a_tighter_bound_is_set(t
         "limit": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100},
         "loose": {"type": "integer", "format": "int32", "minimum": -2147483648, "maximum": 2147483647},
         "positive": {"type": "integer", "format": "int64", "exclusiveMinimum": 0, "maximum": 9223372036854775807},
+        "ratio": {
+            "type": "number",
+            "format": "float",
+            "minimum": -3.4028234663852886e38,
+            "maximum": 3.4028234663852886e38,
+        },
+        "precise": {"type": "number", "format": "double"},
     }
