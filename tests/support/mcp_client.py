@@ -149,9 +149,10 @@ async def stdio_client(
     upstreams: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     mode: str = "auto",
+    flags: Sequence[str] = (),
 ) -> AsyncIterator[Client]:
-    flags = [f"--upstream={name}={url}" for name, url in (upstreams or {}).items()]
-    command = serve_command(directories, "--stdio", *flags)
+    upstream_flags = [f"--upstream={name}={url}" for name, url in (upstreams or {}).items()]
+    command = serve_command(directories, "--stdio", *upstream_flags, *flags)
     params = StdioServerParameters(command=command[0], args=command[1:], env=environment(env), cwd=str(REPO))
     async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
         yield client

@@ -4,8 +4,10 @@
     timeout = 30.0                  # seconds for a whole call (also its deadline)
     connect_timeout = 5.0
     max_response_bytes = 1000000
-    http2 = false
+    http2 = false                   # offered to https upstreams (ALPN); plain http stays HTTP/1.1
     retries = 2
+    ca_file = "internal-ca.pem"     # CAs to trust for TLS upstreams, instead of the default bundle
+                                    # (relative to this file)
 
     [servers.petstore]              # one table per virtual server (manifest name)
     upstream = "http://127.0.0.1:4010/v1"   # replaces the manifest's server URL
@@ -49,6 +51,7 @@ class Limits(_Strict):
     max_response_bytes: int | None = Field(default=None, ge=1024)
     http2: bool | None = None
     retries: int | None = Field(default=None, ge=0, le=10)
+    ca_file: str | None = None
 
 
 class CredentialOverride(_Strict):
@@ -116,6 +119,7 @@ class ServeSettings:
             max_response_bytes=pick("max_response_bytes", DEFAULT_MAX_BYTES),
             http2=pick("http2", False),
             retries=pick("retries", 2),
+            ca_file=pick("ca_file", None),
         )
 
     def credential_overrides(self, server: str) -> dict[str, SchemeOverride]:
@@ -143,7 +147,30 @@ def read_serve_file(path: Path) -> ServeFile:
                 override.sources()
     except (ValidationError, ValueError) as exc:
         raise ConfigError(_first_problem(exc), location=str(path), hint="see `virtualize serve --help`") from None
-    return parsed
+    return _with_ca_files_found(parsed, path)
+
+
+def _with_ca_files_found(parsed: ServeFile, path: Path) -> ServeFile:
+    """``ca_file``s resolved against the configuration file's folder, and present: a missing CA
+    bundle is a start-up error, not a TLS failure on every call."""
+
+    def found(limits: Limits, where: str) -> str | None:
+        if limits.ca_file is None:
+            return None
+        ca_file = path.parent / limits.ca_file
+        if not ca_file.is_file():
+            raise ConfigError(f"{where}.ca_file: no such file {str(ca_file)!r}", location=str(path))
+        return str(ca_file.resolve())
+
+    return parsed.model_copy(
+        update={
+            "defaults": parsed.defaults.model_copy(update={"ca_file": found(parsed.defaults, "defaults")}),
+            "servers": {
+                name: section.model_copy(update={"ca_file": found(section, f"servers.{name}")})
+                for name, section in parsed.servers.items()
+            },
+        }
+    )
 
 
 def _first_problem(exc: ValidationError | ValueError) -> str:

@@ -43,6 +43,18 @@ def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
     assert raised.value.location.endswith("serve.toml")
 
 
+def test_ca_files_are_found_relative_to_the_file_and_a_missing_one_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_text("-", encoding="utf-8")
+    config = read_serve_file(_write(tmp_path, '[defaults]\nca_file = "certs/ca.pem"\n[servers.petstore]\n'))
+    settings = ServeSettings(file=config)
+    assert settings.invoker_settings("petstore").ca_file == str((tmp_path / "certs" / "ca.pem").resolve())
+    assert settings.invoker_settings("other").ca_file == str((tmp_path / "certs" / "ca.pem").resolve())
+    with pytest.raises(ConfigError) as raised:
+        read_serve_file(_write(tmp_path, '[servers.petstore]\nca_file = "missing.pem"\n'))
+    assert "servers.petstore.ca_file: no such file" in raised.value.render()
+
+
 def test_a_malformed_upstream_flag_is_an_error() -> None:
     with pytest.raises(ConfigError):
         parse_upstreams(["petstore"])

@@ -31,6 +31,7 @@ Rules every invoker follows:
 from __future__ import annotations
 
 import importlib
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -90,10 +91,15 @@ class InvokerSettings:
     max_response_bytes: int = DEFAULT_MAX_BYTES
     http2: bool = False
     retries: int = 2
+    ca_file: str | None = None  # PEM bundle of the CAs TLS upstreams are checked against (None: the default)
     max_retry_after: float = 10.0  # never wait longer than this for a Retry-After
     http_client: httpx.AsyncClient | None = None
     grpc_channel: Any = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        """What httpx checks a TLS upstream's certificate against: ``ca_file`` when set."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
 
 class Invoker(Protocol):

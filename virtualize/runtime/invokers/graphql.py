@@ -166,6 +166,7 @@ class GraphQLInvoker:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._settings.timeout, connect=self._settings.connect_timeout),
                 http2=self._settings.http2,
+                verify=self._settings.tls_verify(),
                 follow_redirects=False,  # a redirect would re-send credentials to another place
             )
         return self._client

@@ -35,6 +35,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -192,7 +193,8 @@ class GrpcInvoker:
         channel = self._channels.get(key)
         if channel is None:
             if tls:
-                channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+                roots = Path(self._settings.ca_file).read_bytes() if self._settings.ca_file else None
+                channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots))
             else:
                 channel = grpc.aio.insecure_channel(target)
             self._channels[key] = channel

@@ -356,6 +356,7 @@ class HttpInvoker:
         if client is None:
             client = httpx.AsyncClient(
                 http2=self._settings.http2,
+                verify=self._settings.tls_verify(),
                 timeout=httpx.Timeout(self._settings.timeout, connect=self._settings.connect_timeout),
                 follow_redirects=False,
                 trust_env=False,
