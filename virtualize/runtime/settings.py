@@ -8,6 +8,7 @@
     retries = 2
     ca_file = "internal-ca.pem"     # CAs to trust for TLS upstreams, instead of the default bundle
                                     # (relative to this file)
+    max_stream_messages = 100       # gRPC server streams are cut (with a marker) after this many
 
     [servers.petstore]              # one table per virtual server (manifest name)
     upstream = "http://127.0.0.1:4010/v1"   # replaces the manifest's server URL
@@ -52,6 +53,7 @@ class Limits(_Strict):
     http2: bool | None = None
     retries: int | None = Field(default=None, ge=0, le=10)
     ca_file: str | None = None
+    max_stream_messages: int | None = Field(default=None, ge=1)
 
 
 class CredentialOverride(_Strict):
@@ -120,6 +122,7 @@ class ServeSettings:
             http2=pick("http2", False),
             retries=pick("retries", 2),
             ca_file=pick("ca_file", None),
+            max_stream_messages=pick("max_stream_messages", 100),
         )
 
     def credential_overrides(self, server: str) -> dict[str, SchemeOverride]:

@@ -136,7 +136,7 @@ async def test_an_unknown_field_is_rejected_by_name(upstream: GrpcUpstream) -> N
 
 async def test_server_streaming_is_cut_at_the_configured_count_with_a_marker(upstream: GrpcUpstream) -> None:
     manifest = build(upstream)
-    invoker = create_invoker(manifest, InvokerSettings(extra={"max_stream_messages": 2}))
+    invoker = create_invoker(manifest, InvokerSettings(max_stream_messages=2))
     cut = await call(invoker, manifest, "EveryType_WatchRecords", {"name": "r"})
     invoker = create_invoker(manifest, InvokerSettings())
     whole = await call(invoker, manifest, "EveryType_WatchRecords", {"name": "r"})

@@ -110,3 +110,11 @@ def test_settings_naming_a_server_that_is_not_loaded_are_refused(tmp_path: Path)
 def test_a_folder_without_manifests_is_a_manifest_error(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
         load_servers([tmp_path], ServeSettings())
+
+
+def test_the_stream_message_cap_comes_from_the_file(tmp_path: Path) -> None:
+    config = read_serve_file(_write(tmp_path, "[defaults]\nmax_stream_messages = 5\n[servers.temporal]\n"))
+    assert ServeSettings(file=config).invoker_settings("temporal").max_stream_messages == 5
+    assert ServeSettings().invoker_settings("temporal").max_stream_messages == 100
+    with pytest.raises(ConfigError):
+        read_serve_file(_write(tmp_path, "[defaults]\nmax_stream_messages = 0\n"))

@@ -92,10 +92,10 @@ class InvokerSettings:
     http2: bool = False
     retries: int = 2
     ca_file: str | None = None  # PEM bundle of the CAs TLS upstreams are checked against (None: the default)
+    max_stream_messages: int = 100  # gRPC server streams are cut after this many messages
     max_retry_after: float = 10.0  # never wait longer than this for a Retry-After
     http_client: httpx.AsyncClient | None = None
     grpc_channel: Any = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def tls_verify(self) -> ssl.SSLContext | bool:
         """What httpx checks a TLS upstream's certificate against: ``ca_file`` when set."""

@@ -13,8 +13,8 @@ Call shapes (the adapter's tool contract, ``virtualize.adapters.grpc.operations`
     client streaming    {"messages": [request, ...]}      -> the response message
     bidi streaming      {"messages": [request, ...]}      -> {"messages": [...], "truncated": bool}
 
-A server stream is read until it ends, ``max_stream_messages`` messages arrived (``settings.extra``,
-default ``DEFAULT_MAX_STREAM_MESSAGES``) or the JSON text would pass ``max_response_bytes``; the
+A server stream is read until it ends, ``max_stream_messages`` messages arrived (serve configuration,
+default 100) or the JSON text would pass ``max_response_bytes``; the
 RPC is then cancelled and ``truncated`` is true. A stream still open at the deadline (a watch)
 returns what arrived, also with ``truncated``.
 
@@ -54,7 +54,6 @@ from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, i
 
 STREAM_FIELD = "messages"  # the adapter's name for a stream, in and out
 TRUNCATED_FIELD = "truncated"
-DEFAULT_MAX_STREAM_MESSAGES = 100
 BACKOFF_BASE = 0.1  # seconds before the first retry of an UNAVAILABLE idempotent call; doubles
 BACKOFF_CAP = 2.0
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -98,7 +97,7 @@ class GrpcInvoker:
         self._pool = pool
         self._settings = settings
         self._channels: dict[tuple[str, bool], Any] = {}
-        self._max_messages = int(settings.extra.get("max_stream_messages", DEFAULT_MAX_STREAM_MESSAGES))
+        self._max_messages = settings.max_stream_messages
 
     async def invoke(self, call: Invocation) -> Outcome:
         method = self._methods.get(call.tool)
