@@ -61,6 +61,7 @@ class Prism:
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
+        self._listening = False
         self.log: deque[str] = deque(maxlen=200)  # Prism's last lines, for failure messages
 
     def __enter__(self) -> Self:
@@ -76,6 +77,7 @@ class Prism:
             return False
         self.log.append("[virtualize tests] Prism had exited; starting it again")
         self._ready.clear()
+        self._listening = False
         self._start()
         return True
 
@@ -91,9 +93,16 @@ class Prism:
         )
         # Prism logs every request; the pipe must be drained for as long as it runs.
         threading.Thread(target=self._drain, daemon=True).start()
-        if not self._ready.wait(self._startup_timeout) or self._process.poll() is not None:
+        # Not process.poll(): a Prism that exited at once may not be reaped yet.
+        if not self._ready.wait(self._startup_timeout) or not self._listening:
             self.__exit__(None, None, None)
-            raise RuntimeError(f"Prism did not start on {self.spec}:\n" + "\n".join(self.log))
+            fatal = [line for line in self.log if "fatal" in line or "Error:" in line]
+            why = (
+                fatal[0].split("fatal", 1)[-1].strip()
+                if fatal
+                else f"not listening after {self._startup_timeout:.0f} s"
+            )
+            raise RuntimeError(f"Prism did not start on {self.spec}: {why}\n" + "\n".join(self.log))
 
     def _drain(self) -> None:
         assert self._process is not None
@@ -103,6 +112,7 @@ class Prism:
             for line in stdout:
                 self.log.append(line.rstrip())
                 if "Prism is listening" in line:
+                    self._listening = True
                     self._ready.set()
         self._ready.set()  # exited: wake the waiter, which then sees the exit status
 

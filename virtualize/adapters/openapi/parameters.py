@@ -74,8 +74,8 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         # query, header or cookie parameter may be empty only with allowEmptyValue: true (3.0.3
         # §4.7.12.1 and 3.1 §4.8.12.1, Swagger 2.0 "Parameter Object"; the default is false).
         schema = _non_empty(schema)
-        if where == "path" and isinstance(schema.get("items"), dict):
-            # [""] would still make an empty segment: each item of a path list must say something
+        if isinstance(schema.get("items"), dict):
+            # [""] would still serialize to nothing (an empty segment, "tags="): each item must say something
             schema = {**schema, "items": _non_empty(schema["items"])}
     if where == "header" and serialization.content_type is None:
         schema = _header_text(schema)

@@ -230,9 +230,10 @@ paths:
         for a in api.operations[0].arguments
     ]
     assert minima == [{"minItems": 1}, {"minItems": 2}, {"minProperties": 1}, {"minLength": 1, "minItems": 1}, {}]
+    assert api.operations[0].arguments[0].schema_["items"] == {"type": "string", "minLength": 1}
 
 
-def test_items_of_a_path_list_cannot_be_empty_either(tmp_path: Path) -> None:
+def test_items_of_a_required_list_cannot_be_empty_either(tmp_path: Path) -> None:
     text = """
 openapi: 3.0.3
 info: {title: t, version: "1"}
