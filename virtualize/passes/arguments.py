@@ -137,6 +137,9 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
     shape = _object_shape(schema, views) if "json" in body.media_type or "form" in body.media_type else None
     if shape is None:
         whole = _binary(schema) if binary_body else schema
+        if binary_body and body.required and isinstance(whole, dict) and whole.get("type", "string") == "string":
+            # An empty raw body is no body at all: a required one must carry at least one byte.
+            whole = {**whole, "minLength": max(1, whole.get("minLength", 0))}
         if body.description and "description" not in whole:
             whole = {**whole, "description": views.describe(body.description)}
         argument = ir.Argument(

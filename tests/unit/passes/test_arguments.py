@@ -94,3 +94,11 @@ def test_a_required_body_needs_no_dependencies():
         ("note", False, False),
     ]
     assert _dependent_required(list(planned)) == {}
+
+
+def test_a_required_raw_body_cannot_be_empty_but_an_optional_one_can():
+    for required, expected in ((True, 1), (False, None)):
+        body = ir.Body(media_type="application/x-tar", required=required, schema={"type": "string", "format": "binary"})
+        [argument] = plan(_post(body), SchemaViews({}))
+        assert argument.schema.get("minLength") == expected
+        assert argument.schema["contentEncoding"] == "base64"
