@@ -100,11 +100,11 @@ def _non_empty(schema: dict[str, Any]) -> dict[str, Any]:
 
     An empty array or object serializes to nothing in most styles (``form`` with explode drops the
     parameter), and to an empty value in the others, so either way the upstream would not receive
-    the required parameter. An untyped schema or a ``$ref`` is taken for a string, the common case
-    (``minLength`` constrains strings only, so it cannot narrow anything else).
+    the required parameter. An untyped schema (a ``$ref``, a ``oneOf`` of a string and a list) gets
+    all three: each keyword constrains only its own type, so none narrows anything else.
     """
-    kind = schema.get("type", "string")
-    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else {"string"}
+    kind = schema.get("type")
+    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else {"string", "array", "object"}
     minima = {"string": "minLength", "array": "minItems", "object": "minProperties"}
     added = {
         keyword: 1

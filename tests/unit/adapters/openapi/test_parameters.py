@@ -176,7 +176,7 @@ paths:
         {"type": "string", "minLength": 3},
         {"type": ["string", "null"], "minLength": 1},
         {"type": "integer"},
-        {"minLength": 1},
+        {"minLength": 1, "minItems": 1, "minProperties": 1},  # untyped: whatever it is, not empty
     ]
 
 
@@ -231,6 +231,7 @@ paths:
     ]
     assert minima == [{"minItems": 1}, {"minItems": 2}, {"minProperties": 1}, {"minLength": 1, "minItems": 1}, {}]
     assert api.operations[0].arguments[0].schema_["items"] == {"type": "string", "minLength": 1}
+    assert api.operations[0].arguments[1].schema_["items"] == {"minLength": 1, "minItems": 1, "minProperties": 1}
 
 
 def test_items_of_a_required_list_cannot_be_empty_either(tmp_path: Path) -> None:
