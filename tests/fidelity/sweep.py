@@ -216,6 +216,8 @@ def _classify(tool: str, arguments: dict[str, Any], result: Any, exchanges: list
     if result.is_error:
         error = error_envelope(result)
         reason = f"{error.get('category', '?')}: {error.get('message', '')}"
+        if error.get("category") != "invalid_arguments":  # it was sent, but no verdict came back
+            return Call(tool, arguments, "failed", f"not judged: the gateway answered {reason}"[:300])
         return Call(tool, arguments, "refused", reason[:300])
     return Call(tool, arguments, "refused", "a success result without any upstream request")
 
