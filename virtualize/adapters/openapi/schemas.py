@@ -309,6 +309,8 @@ class SchemaConverter:
             self._exclusive_bounds(place, out)
         if out.get("format") in _FORMAT_RANGES:
             _format_range(out)
+        if isinstance(node.get("discriminator"), dict) and ("oneOf" in out or "anyOf" in out):
+            _discriminate(node, out)
         if node.get("$dynamicRef") is not None:
             self._warn(place, "$dynamicRef", "$dynamicRef is not supported")
         if node.get("nullable") is True or node.get("x-nullable") is True:
@@ -451,6 +453,37 @@ def _format_range(out: JsonSchema) -> None:
         out["minimum"] = low
     if not any(_is_number(out.get(k)) and out[k] <= high for k in ("maximum", "exclusiveMaximum")):
         out["maximum"] = high
+
+
+def _discriminate(node: dict[str, Any], out: JsonSchema) -> None:
+    """Say in JSON Schema what an OpenAPI ``discriminator`` says (3.1 §4.8.25): each ``$ref``
+    alternative named in ``mapping`` carries its ``propertyName`` value(s).
+
+    Without it, alternatives that differ only by that value (Ory's registration methods, all
+    ``method: string``) all match one body, so ``oneOf`` refuses every call; with it the choice is
+    exclusive, and the model reads which value selects which shape. The implicit mapping (the
+    schema's name) is not applied: specs commonly pair it with their own ``enum: [cat]`` for
+    schema ``Cat``, and ``const: Cat`` beside that would make the alternative unsatisfiable.
+    """
+    discriminator = node["discriminator"]
+    name = discriminator.get("propertyName")
+    if not isinstance(name, str) or not name:
+        return
+    mapping = discriminator.get("mapping")
+    mapping = mapping if isinstance(mapping, dict) else {}
+    for key in ("oneOf", "anyOf"):
+        declared, converted = node.get(key), out.get(key)
+        if not isinstance(declared, list) or not isinstance(converted, list) or len(declared) != len(converted):
+            continue
+        for index, (branch, schema) in enumerate(zip(declared, converted, strict=True)):
+            ref = branch.get("$ref") if isinstance(branch, dict) else None
+            if not isinstance(ref, str) or not isinstance(schema, dict) or set(schema) - {"$ref", "description"}:
+                continue
+            values = [str(v) for v, target in mapping.items() if target == ref or target == ref.rsplit("/", 1)[-1]]
+            if not values:
+                continue
+            selector = {"const": values[0]} if len(values) == 1 else {"enum": values}
+            converted[index] = {**schema, "properties": {name: selector}, "required": [name]}
 
 
 def _nullable(out: JsonSchema) -> JsonSchema:

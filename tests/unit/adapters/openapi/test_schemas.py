@@ -207,3 +207,35 @@ def test_int32_int64_and_float_formats_bound_the_value_unless_a_tighter_bound_is
         },
         "precise": {"type": "number", "format": "double"},
     }
+
+
+def test_a_discriminator_makes_each_alternative_carry_its_selecting_value(tmp_path: Path) -> None:
+    method = {"type": "object", "properties": {"method": {"type": "string"}}, "required": ["method"]}
+    schema, _, _ = body_schema_3(
+        tmp_path,
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/Password"},
+                {"$ref": "#/components/schemas/Oidc"},
+                {"$ref": "#/components/schemas/Code"},
+                {"type": "object"},  # inline: no name to select it by, left as it is
+            ],
+            "discriminator": {
+                "propertyName": "method",
+                "mapping": {"password": "#/components/schemas/Password", "oidc": "Oidc", "sso": "Oidc"},
+            },
+        },
+        Password=method,
+        Oidc=method,
+        Code=method,
+    )
+
+    def selector(ref: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"$ref": f"#/$defs/{ref}", "properties": {"method": value}, "required": ["method"]}
+
+    assert schema["oneOf"] == [
+        selector("Password", {"const": "password"}),
+        selector("Oidc", {"enum": ["oidc", "sso"]}),
+        {"$ref": "#/$defs/Code"},  # not in the mapping: its own schema says what selects it
+        {"type": "object"},
+    ]
