@@ -42,6 +42,8 @@ from tests.support.prism import TOKEN_PATH, Exchange, judged
 
 REF_DEPTH = 2  # a recursive schema is unrolled this many times, then the recursion is cut
 CALL_TIMEOUT = 60.0
+# hypothesis-jsonschema can take many minutes to canonicalise a huge schema (OpenSearch's query DSL)
+GENERATION_TIMEOUT = 120.0
 # Formats OpenAPI adds to JSON Schema's: any string / number will do for them.
 CUSTOM_FORMATS = {
     name: st.text(alphabet=st.characters(codec="ascii", categories=("L", "N")), max_size=12)
@@ -249,9 +251,16 @@ async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools:
                     continue
                 report.operations += 1
                 try:
-                    argument_sets = await anyio.to_thread.run_sync(generate_arguments, tool.input_schema, random_draws)
+                    argument_sets = None
+                    with anyio.move_on_after(GENERATION_TIMEOUT):  # the thread is abandoned, not stopped
+                        argument_sets = await anyio.to_thread.run_sync(
+                            generate_arguments, tool.input_schema, random_draws, abandon_on_cancel=True
+                        )
                 except Exception as error:  # hypothesis-jsonschema's own limits (an unsupported keyword)
                     report.ungenerated.append((tool.name, f"{type(error).__name__}: {str(error)[:200]}"))
+                    continue
+                if argument_sets is None:
+                    report.ungenerated.append((tool.name, f"drawing arguments took over {GENERATION_TIMEOUT:.0f} s"))
                     continue
                 if not argument_sets:
                     report.ungenerated.append((tool.name, "no satisfiable arguments"))
