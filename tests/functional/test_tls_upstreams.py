@@ -15,6 +15,7 @@ import pytest
 import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from mcp import types
 
 from tests.support import manifests
 from tests.support.mcp_client import stdio_client
@@ -68,14 +69,19 @@ def served_manifest(folder: Path) -> Path:
     return folder / "pets"
 
 
-def serve_file(folder: Path, ca: trustme.CA | None, *, http2: bool) -> Path:
+async def call_through_gateway(folder: Path, url: str, ca: trustme.CA | None, *, http2: bool) -> types.CallToolResult:
+    """``getPet`` through ``virtualize serve --stdio`` with a serve file that trusts ``ca`` (if any)."""
     lines = ["[defaults]", f"http2 = {str(http2).lower()}"]
     if ca is not None:
         ca.cert_pem.write_to_path(str(folder / "ca.pem"))
         lines.append('ca_file = "ca.pem"')  # relative to the configuration file
-    path = folder / "serve.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    config = folder / "serve.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with anyio.fail_after(60):
+        async with stdio_client(
+            [served_manifest(folder)], upstreams={"pets": url}, flags=["--config", str(config)]
+        ) as client:
+            return await client.call_tool("getPet", {})
 
 
 @pytest.mark.parametrize(("http2", "version"), [(True, "2"), (False, "1.1")])
@@ -83,12 +89,7 @@ async def test_a_tls_upstream_signed_by_the_configured_ca_is_called_over_the_con
     tmp_path: Path, http2: bool, version: str
 ) -> None:
     async with https_upstream(tmp_path) as (url, seen, ca):
-        config = serve_file(tmp_path, ca, http2=http2)
-        with anyio.fail_after(60):
-            async with stdio_client(
-                [served_manifest(tmp_path)], upstreams={"pets": url}, flags=["--config", str(config)]
-            ) as client:
-                result = await client.call_tool("getPet", {})
+        result = await call_through_gateway(tmp_path, url, ca, http2=http2)
     assert not result.is_error, result.content
     assert json.loads(result.content[0].text) == {"id": 7, "path": "/v1/pets/7"}  # type: ignore[union-attr]
     assert seen == [version]
@@ -96,12 +97,7 @@ async def test_a_tls_upstream_signed_by_the_configured_ca_is_called_over_the_con
 
 async def test_a_tls_upstream_whose_ca_is_not_trusted_is_unavailable_and_never_answers(tmp_path: Path) -> None:
     async with https_upstream(tmp_path) as (url, seen, _):
-        config = serve_file(tmp_path, None, http2=True)
-        with anyio.fail_after(60):
-            async with stdio_client(
-                [served_manifest(tmp_path)], upstreams={"pets": url}, flags=["--config", str(config)]
-            ) as client:
-                result = await client.call_tool("getPet", {})
+        result = await call_through_gateway(tmp_path, url, None, http2=True)
     assert result.is_error
     assert result.meta is not None
     assert result.meta["dev.virtualize/error"]["category"] == "unavailable"
