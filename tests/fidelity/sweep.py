@@ -23,12 +23,14 @@ import contextlib
 import copy
 import dataclasses
 import json
+import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import anyio
 from hypothesis import HealthCheck, Phase, given, settings
@@ -155,6 +157,37 @@ def drawable(node: Any) -> Any:
     return walked
 
 
+class Drawer:
+    """``generate_arguments`` in a worker process that is killed and replaced when a draw runs past
+    ``GENERATION_TIMEOUT`` (a thread could only be abandoned, and would keep the GIL busy)."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: Pool | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+
+    def draw(self, schema: dict[str, Any], random_draws: int) -> list[dict[str, Any]] | None:
+        """The argument sets, or ``None`` when drawing took too long."""
+        if self._pool is None:
+            self._pool = self._context.Pool(1)
+        pending = self._pool.apply_async(generate_arguments, (schema, random_draws))
+        try:
+            drawn: list[dict[str, Any]] = pending.get(GENERATION_TIMEOUT)
+        except multiprocessing.TimeoutError:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+            return None
+        return drawn
+
+
 def generate_arguments(input_schema: dict[str, Any], random_draws: int) -> list[dict[str, Any]]:
     """Schema-valid argument sets: the minimum, all top-level arguments at once, then random draws."""
     schema = inline_refs(input_schema)
@@ -242,7 +275,7 @@ async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools:
         return report
     folder = result.write(workdir)
     auth = json.loads((folder / "auth.json").read_text(encoding="utf-8"))
-    with judged(spec) as (url, proxy):
+    with judged(spec) as (url, proxy), Drawer() as drawer:
         _local_token_endpoints(folder, auth, url)
         async with stdio_client([folder], upstreams={result.name: url}, env=credential_environment(auth)) as client:
             listed = await _all_tools(client)
@@ -251,11 +284,7 @@ async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools:
                     continue
                 report.operations += 1
                 try:
-                    argument_sets = None
-                    with anyio.move_on_after(GENERATION_TIMEOUT):  # the thread is abandoned, not stopped
-                        argument_sets = await anyio.to_thread.run_sync(
-                            generate_arguments, tool.input_schema, random_draws, abandon_on_cancel=True
-                        )
+                    argument_sets = await anyio.to_thread.run_sync(drawer.draw, tool.input_schema, random_draws)
                 except Exception as error:  # hypothesis-jsonschema's own limits (an unsupported keyword)
                     report.ungenerated.append((tool.name, f"{type(error).__name__}: {str(error)[:200]}"))
                     continue
