@@ -77,6 +77,10 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         if isinstance(schema.get("items"), dict):
             # [""] would still serialize to nothing (an empty segment, "tags="): each item must say something
             schema = {**schema, "items": _non_empty(schema["items"])}
+        elif "type" not in schema and "contains" not in schema:
+            # An untyped one (OpenSearch's `index`: a $ref to a string or a list of them) keeps its
+            # items in $defs: at least one item must be more than empty text.
+            schema = {**schema, "contains": {"not": {"const": ""}}}
     if where == "header" and serialization.content_type is None:
         schema = _header_text(schema)
     if "example" in node and "examples" not in schema:

@@ -176,7 +176,8 @@ paths:
         {"type": "string", "minLength": 3},
         {"type": ["string", "null"], "minLength": 1},
         {"type": "integer"},
-        {"minLength": 1, "minItems": 1, "minProperties": 1},  # untyped: whatever it is, not empty
+        # untyped (a $ref to a string or a list, say): whatever it is, not empty, not [""]
+        {"minLength": 1, "minItems": 1, "minProperties": 1, "contains": {"not": {"const": ""}}},
     ]
 
 
