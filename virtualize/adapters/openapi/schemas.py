@@ -9,6 +9,9 @@ Dialect rules (OpenAPI 3.0.3 §4.7.24, Swagger 2.0 "Schema Object", OpenAPI 3.1 
   to ``enum``); next to ``$ref`` or a combinator they become ``anyOf: [..., {"type": "null"}]``;
 - draft-4 boolean ``exclusiveMinimum``/``exclusiveMaximum`` take the numeric 2020-12 form;
 - ``example`` becomes ``examples: [example]``; 2.0 ``type: file`` a binary string;
+- in 3.0 and 2.0 a Reference Object "cannot be extended": constraints next to ``$ref`` (Xero's
+  ``{$ref: Amount, type: number}``) are ignored as those versions say, so the schema stays
+  satisfiable; annotations and ``nullable`` next to it are kept (3.1 applies every sibling);
 - OpenAPI-only keywords (``discriminator``, ``xml``, ``externalDocs``, ``x-*``) and keywords that
   would break local references (``$id``, ``$schema``, nested ``$defs``) are dropped;
 - values the 2020-12 metaschema would reject (``minLength: "3"``, a ``pattern`` that is not a
@@ -253,6 +256,10 @@ class SchemaConverter:
             ref = self._ref(place)
             if ref is not None:
                 out["$ref"] = ref
+            if self._dialect != "3.1":
+                kept = {"$ref", "nullable", "x-nullable", "example", *_ANNOTATIONS}
+                node = {k: v for k, v in node.items() if k in kept}
+                place = Located(node, place.file, place.pointer)
         for raw_key, value in node.items():
             key = str(raw_key)
             if key.startswith("x-") or key in _DROPPED_SILENTLY:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from virtualize.adapters import AdapterOptions
@@ -239,3 +240,21 @@ def test_a_discriminator_makes_each_alternative_carry_its_selecting_value(tmp_pa
         {"$ref": "#/$defs/Code"},  # not in the mapping: its own schema says what selects it
         {"type": "object"},
     ]
+
+
+@pytest.mark.parametrize(("version", "kept"), [("3.0.3", {}), ("3.1.0", {"type": "number"})])
+def test_constraints_next_to_a_ref_count_only_where_the_version_says_so(
+    tmp_path: Path, version: str, kept: dict[str, Any]
+) -> None:
+    amount = {"type": "object", "properties": {"value": {"type": "number"}}}
+    schema, _, _ = body_schema_3(
+        tmp_path,
+        {
+            "type": "object",
+            "properties": {"rate": {"$ref": "#/components/schemas/Amount", "type": "number", "description": "d"}},
+        },
+        version,
+        Amount=amount,
+    )
+
+    assert schema["properties"]["rate"] == {"$ref": "#/$defs/Amount", "description": "d", **kept}
