@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from virtualize.errors import ConfigError
 from virtualize.runtime.credentials import SchemeOverride
 from virtualize.runtime.invokers import InvokerSettings
-from virtualize.runtime.outcomes import DEFAULT_MAX_BYTES
 
 
 class _Strict(BaseModel):
@@ -107,23 +106,15 @@ class ServeSettings:
         section = self.file.servers.get(server, ServerSection())
         defaults = self.file.defaults
 
-        def pick(name: str, fallback: Any) -> Any:
-            own = getattr(section, name)
-            if own is not None:
-                return own
-            common = getattr(defaults, name)
-            return fallback if common is None else common
-
-        return InvokerSettings(
-            base_url=self.upstreams.get(server) or section.upstream,
-            connect_timeout=pick("connect_timeout", 5.0),
-            timeout=pick("timeout", 30.0),
-            max_response_bytes=pick("max_response_bytes", DEFAULT_MAX_BYTES),
-            http2=pick("http2", False),
-            retries=pick("retries", 2),
-            ca_file=pick("ca_file", None),
-            max_stream_messages=pick("max_stream_messages", 100),
-        )
+        # A limit the server's table sets wins over [defaults]; neither set leaves InvokerSettings' own default.
+        chosen: dict[str, Any] = {}
+        for name in Limits.model_fields:
+            value = getattr(section, name)
+            if value is None:
+                value = getattr(defaults, name)
+            if value is not None:
+                chosen[name] = value
+        return InvokerSettings(base_url=self.upstreams.get(server) or section.upstream, **chosen)
 
     def credential_overrides(self, server: str) -> dict[str, SchemeOverride]:
         section = self.file.servers.get(server)
