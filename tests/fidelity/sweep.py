@@ -23,6 +23,7 @@ import contextlib
 import copy
 import dataclasses
 import json
+import math
 import multiprocessing
 import time
 from collections import Counter
@@ -43,6 +44,7 @@ from tests.support.mcp_client import stdio_client
 from tests.support.prism import TOKEN_PATH, Exchange, judged
 
 REF_DEPTH = 2  # a recursive schema is unrolled this many times, then the recursion is cut
+INLINE_BUDGET = 1_000  # schema nodes after inlining that hypothesis-jsonschema canonicalises in seconds
 CALL_TIMEOUT = 60.0
 # hypothesis-jsonschema can take many minutes to canonicalise a huge schema (OpenSearch's query DSL)
 GENERATION_TIMEOUT = 120.0
@@ -85,31 +87,87 @@ class SpecReport:
 # -- argument generation -------------------------------------------------------------------------
 
 
-def inline_refs(schema: dict[str, Any], depth: int = REF_DEPTH) -> dict[str, Any]:
+class _TooBig(Exception):
+    pass
+
+
+def inline_refs(
+    schema: dict[str, Any], depth: int = REF_DEPTH, nesting: int | None = None, budget: float = math.inf
+) -> dict[str, Any]:
     """The schema with local ``#/$defs/...`` refs inlined; recursion unrolled ``depth`` times, then cut.
 
     hypothesis-jsonschema refuses recursive references; a cut branch becomes ``false`` (never
     generated), which is satisfiable wherever the recursion was optional, as real APIs make it.
+    Below ``nesting`` inlined refs, optional properties that hold refs are cut the same way.
+    Annotations (descriptions, titles, examples) are dropped: nothing is drawn from them.
+
+    Raises ``_TooBig`` past ``budget`` schema nodes: inlining turns shared definitions into
+    copies, and Xero's createPayment grows to 88 MB, which hypothesis-jsonschema re-encodes as
+    JSON at every level of its canonicalisation (hours).
     """
     defs: dict[str, Any] = schema.get("$defs", {})
+    nodes = 0
 
     def walk(node: Any, seen: tuple[str, ...]) -> Any:
+        nonlocal nodes
         if isinstance(node, list):
             return [walk(item, seen) for item in node]
         if not isinstance(node, dict):
             return node
+        nodes += 1
+        if nodes > budget:
+            raise _TooBig
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             name = ref.removeprefix("#/$defs/")
             if seen.count(name) >= depth or name not in defs:
                 return False
             target = walk(defs[name], (*seen, name))
-            siblings = {k: walk(v, seen) for k, v in node.items() if k != "$ref"}
+            siblings = walk({k: v for k, v in node.items() if k != "$ref"}, seen)
             return {"allOf": [target, siblings]} if siblings else target
-        return {k: walk(v, seen) for k, v in node.items() if k != "$defs"}
+        walked = {
+            k: v if k in _DATA else walk(v, seen)
+            for k, v in node.items()
+            if k not in ("$defs", "properties") and not _annotation(k, v)
+        }
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            cut = nesting is not None and len(seen) >= nesting
+            required = set(node.get("required", ()))
+            walked["properties"] = {
+                name: False if cut and name not in required and _holds_ref(value) else walk(value, seen)
+                for name, value in properties.items()
+            }
+        return walked
 
     result: dict[str, Any] = walk(schema, ())
     return result
+
+
+def bounded_inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """``inline_refs`` with the deepest ``nesting`` that stays within ``INLINE_BUDGET``."""
+    for nesting in (None, 4, 3, 2, 1):
+        with contextlib.suppress(_TooBig):
+            return inline_refs(schema, nesting=nesting, budget=INLINE_BUDGET)
+    return inline_refs(schema, nesting=0)  # only what is required, whatever its size
+
+
+_DATA = frozenset({"const", "enum", "default", "example", "required", "dependentRequired"})  # values, not schemas
+
+
+def _annotation(key: str, value: Any) -> bool:
+    # A property *named* "description" maps to a schema (a dict), never to a string.
+    return (key in ("description", "title") and isinstance(value, str)) or (
+        key == "examples" and isinstance(value, list)
+    )
+
+
+def _holds_ref(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "$ref" in node or any(_holds_ref(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_holds_ref(item) for item in node)
+    return False
 
 
 def _draw(schema: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -190,7 +248,7 @@ class Drawer:
 
 def generate_arguments(input_schema: dict[str, Any], random_draws: int) -> list[dict[str, Any]]:
     """Schema-valid argument sets: the minimum, all top-level arguments at once, then random draws."""
-    schema = inline_refs(input_schema)
+    schema = bounded_inline(input_schema)
     schema.setdefault("additionalProperties", False)  # an argument the tool does not declare goes nowhere
     if "dependentRequired" in schema:  # hypothesis-jsonschema knows only its draft-7 spelling
         schema["dependencies"] = schema.pop("dependentRequired")
