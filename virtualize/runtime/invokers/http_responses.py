@@ -235,6 +235,9 @@ def transport_failure(exc: httpx.HTTPError, idempotent: bool, host: str) -> Fail
         return Failure("unavailable", f"Could not connect to the upstream ({host}).")
     if isinstance(exc, httpx.TimeoutException):
         return Failure("timeout", f"The upstream did not answer in time ({type(exc).__name__}).")
+    if isinstance(exc, httpx.LocalProtocolError):  # nothing was sent: a request we built wrong is our bug
+        # Its text may quote a header value, a credential included, so it is not repeated.
+        return Failure("internal_error", "The gateway built a request its HTTP client refused to send.")
     if isinstance(exc, httpx.DecodingError):
         return Failure("invalid_response", "The upstream's answer could not be decoded (its Content-Encoding).")
     # Closed or broken mid-exchange: the request may have arrived, so only an idempotent call may be repeated.

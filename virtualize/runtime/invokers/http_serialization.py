@@ -194,7 +194,9 @@ def header_value(param: Param, value: Any) -> str:
     else:
         text = _scalar(value)
     check_header_text(param.pointer, param.name, text)
-    return text
+    # RFC 9110 §5.5: whitespace around a field value is not part of it (parsers drop it, and h11
+    # refuses to send it), so "abc " reaches the upstream as "abc" whatever we do.
+    return text.strip(" \t")
 
 
 def check_header_text(pointer: str, name: str, text: str) -> None:

@@ -325,6 +325,15 @@ async def test_a_post_whose_connection_dropped_is_not_called_retryable() -> None
     assert "may or may not have taken effect" in outcome.message
 
 
+async def test_a_request_the_http_client_refuses_to_send_is_our_error_and_quotes_nothing() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.LocalProtocolError("Illegal header value b'secret-key '")
+
+    outcome, _ = await call(handler, binding("GET"))
+    assert isinstance(outcome, Failure) and outcome.category == "internal_error" and not outcome.is_retryable
+    assert "secret" not in outcome.message
+
+
 async def test_an_upstream_slower_than_the_deadline_times_out() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         await anyio.sleep_forever()

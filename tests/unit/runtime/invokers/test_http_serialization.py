@@ -126,6 +126,11 @@ def test_header_values_use_the_simple_style() -> None:
     assert header_value(param("simple", True), OBJECT) == "R=100,G=200,B=150"
 
 
+def test_whitespace_around_a_header_value_is_not_sent() -> None:
+    assert header_value(param("simple", False), " a b\t") == "a b"
+    assert header_value(param("simple", False), "\t") == ""
+
+
 @pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "nul\x00", "naïve"])
 def test_header_values_that_would_break_the_header_are_refused(value: str) -> None:
     with pytest.raises(ArgumentProblem) as raised:
