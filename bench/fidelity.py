@@ -7,6 +7,7 @@ and writes the Markdown table to bench/results/fidelity.md (and prints it).
 
     python bench/fidelity.py                          # everything (an hour or so on 2 cores)
     python bench/fidelity.py --only 'petstore/*' --draws 4
+    python bench/fidelity.py --only 'huge/stripe/*' --judge openapi-core   # where Prism cannot load the document
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ CORPUS = REPO.parent / "shared" / "corpus" / "openapi"
 RESULTS = REPO / "bench" / "results"
 
 
-def write(reports: list[SpecReport], output: Path) -> str:
-    table = "# Fidelity: requests judged by Stoplight Prism\n\n" + render_table(reports, CORPUS)
+JUDGES = {"prism": "Stoplight Prism", "openapi-core": "openapi-core"}
+
+
+def write(reports: list[SpecReport], output: Path, judge: str) -> str:
+    table = f"# Fidelity: requests judged by {JUDGES[judge]}\n\n" + render_table(reports, CORPUS)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(table, encoding="utf-8")
     return table
 
 
-async def run(patterns: list[str], draws: int, output: Path) -> list[SpecReport]:
+async def run(patterns: list[str], draws: int, output: Path, judge: str) -> list[SpecReport]:
     reports = []
     documents = [
         path
@@ -47,11 +51,11 @@ async def run(patterns: list[str], draws: int, output: Path) -> list[SpecReport]
         print(f"[{index}/{len(documents)}] {spec.relative_to(CORPUS)}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                report = await sweep_spec(spec, Path(tmp), random_draws=draws)
+                report = await sweep_spec(spec, Path(tmp), random_draws=draws, judge=judge)
             except Exception as error:  # one broken run must not hide the rest of the table
                 report = SpecReport(spec=str(spec), compile_error=f"sweep failed: {type(error).__name__}: {error}")
         reports.append(report)
-        write(reports, output)  # after every document, so that a long run's partial table survives
+        write(reports, output, judge)  # after every document, so that a long run's partial table survives
         print(
             f"    {report.operations} operations, {len(report.calls)} calls, {report.count('accepted')} accepted, "
             f"{report.count('rejected')} rejected, {report.count('refused')} refused, {report.count('failed')} failed"
@@ -67,11 +71,12 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="glob relative to the corpus (repeatable)")
     parser.add_argument("--draws", type=int, default=2, help="random argument sets per operation (plus 2 fixed)")
     parser.add_argument("--output", type=Path, default=RESULTS / "fidelity.md")
+    parser.add_argument("--judge", choices=sorted(JUDGES), default="prism", help="openapi-core: OpenAPI 3.x only")
     args = parser.parse_args()
     # A terminated run still stops its Prism and gateway processes (their context managers run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    reports = anyio.run(run, args.only, args.draws, args.output)
-    print(write(reports, args.output))
+    reports = anyio.run(run, args.only, args.draws, args.output, args.judge)
+    print(write(reports, args.output, args.judge))
     bad = sum(r.count("rejected") + r.count("refused") + r.count("failed") for r in reports)
     return 1 if bad else 0
 

@@ -315,7 +315,9 @@ def _classify(tool: str, arguments: dict[str, Any], result: Any, exchanges: list
     return Call(tool, arguments, "refused", "a success result without any upstream request")
 
 
-async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools: set[str] | None = None) -> SpecReport:
+async def sweep_spec(
+    spec: Path, workdir: Path, *, random_draws: int = 2, tools: set[str] | None = None, judge: str = "prism"
+) -> SpecReport:
     """Compile ``spec`` into ``workdir``, then judge every call of every (selected) tool."""
     from virtualize.compiler import compile_spec  # noqa: PLC0415 (bench and tests import this module early)
     from virtualize.config import BuildOptions  # noqa: PLC0415
@@ -333,7 +335,7 @@ async def sweep_spec(spec: Path, workdir: Path, *, random_draws: int = 2, tools:
         return report
     folder = result.write(workdir)
     auth = json.loads((folder / "auth.json").read_text(encoding="utf-8"))
-    with judged(spec) as (url, proxy), Drawer() as drawer:
+    with judged(spec, judge) as (url, proxy), Drawer() as drawer:
         _local_token_endpoints(folder, auth, url)
         async with stdio_client([folder], upstreams={result.name: url}, env=credential_environment(auth)) as client:
             listed = await _all_tools(client)

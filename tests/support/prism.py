@@ -26,7 +26,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -241,6 +241,8 @@ class JudgingProxy:
     target: str
     exchanges: list[Exchange] = field(default_factory=list)
     judge: Prism | None = None  # to revive when a request crashed it
+    # Judges in process instead of forwarding (tests/support/openapi_judge.py), answering 200 {}.
+    local_judge: Callable[[dict[str, Any], bytes], tuple[Violation, ...]] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -270,6 +272,16 @@ class JudgingProxy:
             "headers": headers,
             "body": body,
         }
+        if self.local_judge is not None:
+            try:
+                violations = self.local_judge(scope, body)
+            except Exception as error:  # the judge's own failure: not judged, never accepted
+                self.exchanges.append(Exchange(**seen, status=500, violations=(), judge_error=repr(error)[:300]))
+                await _send_json(send, {"title": "the judge failed"}, status=500)
+                return
+            self.exchanges.append(Exchange(**seen, status=200, violations=violations, response_body=b"{}"))
+            await _send_json(send, {})
+            return
         try:
             async with httpx.AsyncClient(timeout=120) as client:
                 response = await client.request(scope["method"], url, headers=forward, content=body)
@@ -326,8 +338,17 @@ class ServedInThread:
 
 
 @contextlib.contextmanager
-def judged(spec: Path) -> Iterator[tuple[str, JudgingProxy]]:
-    """Prism on ``spec`` behind a recording proxy: yields (the URL to send to, the proxy)."""
+def judged(spec: Path, judge: str = "prism") -> Iterator[tuple[str, JudgingProxy]]:
+    """Prism (or openapi-core) on ``spec`` behind a recording proxy: yields (the URL to send to, the proxy)."""
+    if judge == "openapi-core":
+        from tests.support.openapi_judge import OpenAPICoreJudge  # noqa: PLC0415 -- it imports this module
+
+        local = OpenAPICoreJudge(spec)
+        proxy = JudgingProxy("", local_judge=local.judge)
+        with ServedInThread(proxy) as served:
+            local.serve_at(served.url)
+            yield served.url, proxy
+        return
     with Prism(spec) as prism:
         proxy = JudgingProxy(prism.url, judge=prism)
         with ServedInThread(proxy) as served:
