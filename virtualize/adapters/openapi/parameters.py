@@ -68,16 +68,21 @@ def argument(ctx: Context, place: Located) -> Argument | None:
         schema, serialization = _schema_and_serialization(ctx, place)
     required = where == "path" or node.get("required") is True
     if serialization.content_type is None and (
-        where == "path" or (required and node.get("allowEmptyValue") is not True)
+        where == "path" or ((required or where == "query") and node.get("allowEmptyValue") is not True)
     ):
-        # A path segment cannot be empty (RFC 6570 simple expansion of "" leaves "//"); a required
-        # query, header or cookie parameter may be empty only with allowEmptyValue: true (3.0.3
-        # §4.7.12.1 and 3.1 §4.8.12.1, Swagger 2.0 "Parameter Object"; the default is false).
-        schema = _non_empty(schema)
+        # A path segment cannot be empty (RFC 6570 simple expansion of "" leaves "//"); a query
+        # parameter may be sent empty-valued (`?cursor=`) only with allowEmptyValue: true (3.0.3
+        # §4.7.12.1 and 3.1 §4.8.12.1, Swagger 2.0 "Parameter Object"; the default is false), so an
+        # optional one is left out rather than sent empty; a required header or cookie must say something.
+        # An empty list or object leaves an exploded optional parameter out, which is fine; in the
+        # other styles it is sent as `?tags=`.
+        exploded = (serialization.style or "form") in {"form", "deepObject"} and serialization.explode is not False
+        containers = required or not exploded
+        schema = _non_empty(schema, containers=containers)
         if isinstance(schema.get("items"), dict):
             # [""] would still serialize to nothing (an empty segment, "tags="): each item must say something
             schema = {**schema, "items": _non_empty(schema["items"])}
-        elif "type" not in schema and "contains" not in schema:
+        elif containers and "type" not in schema and "contains" not in schema:
             # An untyped one (OpenSearch's `index`: a $ref to a string or a list of them) keeps its
             # items in $defs: at least one item must be more than empty text.
             schema = {**schema, "contains": {"not": {"const": ""}}}
@@ -98,18 +103,21 @@ def argument(ctx: Context, place: Located) -> Argument | None:
     )
 
 
-def _non_empty(schema: dict[str, Any]) -> dict[str, Any]:
+def _non_empty(schema: dict[str, Any], *, containers: bool = True) -> dict[str, Any]:
     """``schema`` with a minimum of one character, item or property for each of string, array and
-    object that it admits and sets no such minimum for yet.
+    object that it admits and sets no such minimum for yet (strings only without ``containers``).
 
     An empty array or object serializes to nothing in most styles (``form`` with explode drops the
     parameter), and to an empty value in the others, so either way the upstream would not receive
     the required parameter. An untyped schema (a ``$ref``, a ``oneOf`` of a string and a list) gets
-    all three: each keyword constrains only its own type, so none narrows anything else.
+    all three: each keyword constrains only its own type, so none narrows anything else. Enumerated
+    values are left as the author listed them.
     """
+    if "enum" in schema or "const" in schema:
+        return schema
     kind = schema.get("type")
     kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else {"string", "array", "object"}
-    minima = {"string": "minLength", "array": "minItems", "object": "minProperties"}
+    minima = {"string": "minLength"} | ({"array": "minItems", "object": "minProperties"} if containers else {})
     added = {
         keyword: 1
         for type_name, keyword in minima.items()

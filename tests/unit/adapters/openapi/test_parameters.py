@@ -72,7 +72,7 @@ paths:
     api, _ = compile_ir(tmp_path, text)
 
     assert [(a.name, a.location, a.schema_) for a in api.operations[0].arguments] == [
-        ("limit", Location.QUERY, {"type": "string"}),
+        ("limit", Location.QUERY, {"type": "string", "minLength": 1}),
         ("limit", Location.HEADER, {"type": "integer"}),
     ]
 
@@ -181,7 +181,9 @@ paths:
     ]
 
 
-def test_required_query_header_and_cookie_strings_cannot_be_empty_unless_allow_empty_value(tmp_path: Path) -> None:
+def test_query_strings_and_required_header_and_cookie_strings_cannot_be_empty_unless_allow_empty_value(
+    tmp_path: Path,
+) -> None:
     text = """
 openapi: 3.0.3
 info: {title: t, version: "1"}
@@ -195,6 +197,8 @@ paths:
         - {name: X-Key, in: header, required: true, schema: {type: string}}
         - {name: sid, in: cookie, required: true, schema: {type: string}}
         - {name: where, in: query, required: true, content: {application/json: {schema: {type: string}}}}
+        - {name: X-Opt, in: header, schema: {type: string}}
+        - {name: mode, in: query, schema: {type: string, enum: ["", fast]}}
       responses: {"200": {description: ok}}
 """
     api, _ = compile_ir(tmp_path, text)
@@ -202,10 +206,12 @@ paths:
     assert [(a.name, a.schema_.get("minLength")) for a in api.operations[0].arguments] == [
         ("q", 1),
         ("flag", None),
-        ("opt", None),
+        ("opt", 1),  # left out, not sent as `?opt=`
         ("X-Key", 1),
         ("sid", 1),
         ("where", None),
+        ("X-Opt", None),  # allowEmptyValue is about query parameters only
+        ("mode", None),  # the author listed "" as a value
     ]
 
 
@@ -222,6 +228,7 @@ paths:
         - {name: filter, in: query, required: true, style: deepObject, schema: {type: object}}
         - {name: either, in: query, required: true, schema: {type: [string, array], items: {}}}
         - {name: more, in: query, schema: {type: array, items: {}}}
+        - {name: pipes, in: query, style: pipeDelimited, explode: false, schema: {type: array, items: {}}}
       responses: {"200": {description: ok}}
 """
     api, _ = compile_ir(tmp_path, text)
@@ -230,7 +237,15 @@ paths:
         {k: v for k, v in a.schema_.items() if k in {"minLength", "minItems", "minProperties"}}
         for a in api.operations[0].arguments
     ]
-    assert minima == [{"minItems": 1}, {"minItems": 2}, {"minProperties": 1}, {"minLength": 1, "minItems": 1}, {}]
+    # An optional exploded list may be empty (it is left out); an optional `a|b` list would be sent as `?pipes=`.
+    assert minima == [
+        {"minItems": 1},
+        {"minItems": 2},
+        {"minProperties": 1},
+        {"minLength": 1, "minItems": 1},
+        {},
+        {"minItems": 1},
+    ]
     assert api.operations[0].arguments[0].schema_["items"] == {"type": "string", "minLength": 1}
     assert api.operations[0].arguments[1].schema_["items"] == {"minLength": 1, "minItems": 1, "minProperties": 1}
 
