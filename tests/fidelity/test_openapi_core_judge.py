@@ -59,7 +59,11 @@ def judge(tmp_path: Path) -> OpenAPICoreJudge:
                             "requestBody": {"required": True, "content": {"application/json": {"schema": pet}}},
                             "responses": {"201": {"description": "made"}},
                         },
-                    }
+                    },
+                    "/photos": {
+                        "servers": [{"url": "https://photos.example.com"}],
+                        "get": {"responses": {"200": {"description": "ok"}}},
+                    },
                 },
             }
         ),
@@ -72,6 +76,7 @@ def judge(tmp_path: Path) -> OpenAPICoreJudge:
 
 def test_a_request_the_document_allows_has_no_violations(judge: OpenAPICoreJudge) -> None:
     assert judge.judge(scope("GET", "/pets", "limit=3&tags=a|b"), b"") == ()
+    assert judge.judge(scope("GET", "/photos"), b"") == ()  # its own server is the proxy too
     json_body = {"content-type": "application/json"}
     assert judge.judge(scope("POST", "/pets", headers=json_body), b'{"name": "Rex"}') == ()
 
