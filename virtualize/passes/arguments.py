@@ -163,6 +163,8 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
         content_type = encoding.content_type if encoding is not None else None
         if content_type is None and binary_body and isinstance(prop, dict):
             content_type = prop.get("contentMediaType")
+        if name in required and binary_body and content_type is None and isinstance(prop_schema, dict):
+            prop_schema = _sent_when_empty(prop_schema, views, objects="urlencoded" in body.media_type)
         argument = ir.Argument(
             name=name,
             location=Location.BODY_FIELD,
@@ -173,6 +175,34 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
         )
         planned.append((argument, prop_schema, argument.required, content_type, name in required))
     return planned
+
+
+def _sent_when_empty(schema: dict[str, Any], views: SchemaViews, *, objects: bool) -> dict[str, Any]:
+    """A required form or multipart field that the upstream receives whatever its value.
+
+    An empty list is no field at all in a form or multipart body (each item is one ``name=value``
+    or one part), and so is an empty object in a form body (each property is one ``name[key]=``);
+    the upstream would find its required field missing (Stripe's ``values: []``), so it needs an
+    item or a property. A multipart object is one JSON part, ``{}`` included.
+    """
+    resolved = views.resolve(schema, Mode.REQUEST)
+    kind = resolved.get("type")
+    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+    added: dict[str, int] = {}
+    if "array" in kinds and not _at_least_one(resolved.get("minItems")):
+        added["minItems"] = 1
+    if (
+        objects
+        and "object" in kinds
+        and not resolved.get("required")
+        and not _at_least_one(resolved.get("minProperties"))
+    ):
+        added["minProperties"] = 1
+    return {**schema, **added} if added else schema
+
+
+def _at_least_one(minimum: object) -> bool:
+    return isinstance(minimum, int | float) and not isinstance(minimum, bool) and minimum >= 1
 
 
 def plan(op: ir.Operation, views: SchemaViews) -> tuple[PlannedArgument, ...]:

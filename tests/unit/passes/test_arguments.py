@@ -102,3 +102,40 @@ def test_a_required_raw_body_cannot_be_empty_but_an_optional_one_can():
         [argument] = plan(_post(body), SchemaViews({}))
         assert argument.schema.get("minLength") == expected
         assert argument.schema["contentEncoding"] == "base64"
+
+
+def _form_schemas(media_type: str, properties: dict, required: list[str]) -> dict:
+    body = ir.Body(
+        media_type=media_type,
+        required=True,
+        schema={"type": "object", "required": required, "properties": properties},
+    )
+    operation = ir.Operation(
+        key="POST /v", name_candidates=("v",), call=ir.HttpCall(method="POST", path="/v", body=body)
+    )
+    views = SchemaViews({"Profile": {"type": "object", "properties": {"headline": {"type": "string"}}}})
+    return {a.argument: a.schema for a in plan(operation, views)}
+
+
+def test_a_required_form_field_that_an_empty_value_would_leave_out_needs_an_item_or_property():
+    properties = {
+        "values": {"type": "array", "items": {"type": "string"}},
+        "profile": {"$ref": "#/$defs/Profile"},
+        "owner": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        "note": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }
+    required = ["values", "profile", "owner", "note"]
+
+    form = _form_schemas("application/x-www-form-urlencoded", properties, required)
+    multipart = _form_schemas("multipart/form-data", properties, required)
+    as_json = _form_schemas("application/json", properties, required)
+
+    assert form["values"]["minItems"] == 1  # `values: []` would send no `values` at all
+    assert form["profile"] == {"$ref": "#/$defs/Profile", "minProperties": 1}
+    assert "minProperties" not in form["owner"]  # it cannot be empty anyway
+    assert "minLength" not in form["note"]  # `note=` is sent
+    assert "minItems" not in form["tags"]  # optional: leaving it out is what an empty list means
+    assert multipart["values"]["minItems"] == 1
+    assert multipart["profile"] == {"$ref": "#/$defs/Profile"}  # one JSON part, `{}` included
+    assert "minItems" not in as_json["values"]  # `[]` is sent as it is
