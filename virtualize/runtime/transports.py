@@ -17,10 +17,12 @@ no session table to grow, and no session minted on one path can be replayed on a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from mcp.server.stdio import stdio_server
@@ -30,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from virtualize.runtime.access import Access, GatewayGuard, is_loopback
 from virtualize.runtime.observability import METRICS_CONTENT_TYPE
@@ -114,6 +117,48 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _OneWriteTransport:
+    """Sends an answer's status line and headers together with its body, in one write.
+
+    uvicorn writes the head as soon as the app starts the answer and the body as a second write:
+    two system calls and two wake-ups of the client for every tool call, which measured ~0.3 ms
+    of gateway CPU per call here. A head that announces a ``content-length`` is held until the
+    body's first bytes, or at the latest until the event loop's next turn (a HEAD answer has no
+    body write at all); streamed heads (chunked) and ``100 Continue`` go out at once.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is None and data.startswith(b"HTTP/1.1 ") and b"\r\ncontent-length: " in data:
+            self._head = data
+            asyncio.get_running_loop().call_soon(self._flush)
+            return
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
+
+    def _flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # reading, flow control, peer info: the transport's own
+        return getattr(self._transport, name)
+
+
+class _OneWriteProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(_OneWriteTransport(transport))  # type: ignore[arg-type]
+
+
 async def serve_http(router: Router, access: Access, sock: socket.socket, host: str) -> None:
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -122,7 +167,9 @@ async def serve_http(router: Router, access: Access, sock: socket.socket, host: 
         f"(per server: /servers/<name>/mcp)"
     )
     app = http_app(router, access, host=host, announce=announce)
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, http=_OneWriteProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+    )
     await uvicorn.Server(config).serve(sockets=[sock])
 
 
