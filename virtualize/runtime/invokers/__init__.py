@@ -81,8 +81,8 @@ class InvokerSettings:
     """Per-server settings from the command line and the serve configuration.
 
     ``base_url`` replaces the binding's server/endpoint/target URL (``--upstream NAME=URL``).
-    ``http_client`` / ``grpc_channel`` are injected by tests (and shared pools); when given, the
-    invoker must not close them.
+    ``http_transport`` / ``grpc_channel`` are injected by tests (``httpx.MockTransport``) and shared
+    pools; when given, the invoker must not close them.
     """
 
     base_url: str | None = None
@@ -94,7 +94,7 @@ class InvokerSettings:
     ca_file: str | None = None  # PEM bundle of the CAs TLS upstreams are checked against (None: the default)
     max_stream_messages: int = 100  # gRPC server streams are cut after this many messages
     max_retry_after: float = 10.0  # never wait longer than this for a Retry-After
-    http_client: httpx.AsyncClient | None = None
+    http_transport: httpx.AsyncBaseTransport | None = None
     grpc_channel: Any = None
 
     def tls_verify(self) -> ssl.SSLContext | bool:

@@ -1,7 +1,7 @@
 """The GraphQL invoker: tool calls as GraphQL-over-HTTP POSTs of the manifest's documents.
 
-Each call POSTs ``{"query", "variables", "operationName"}`` as JSON over one pooled
-``httpx.AsyncClient`` (GraphQL over HTTP, https://graphql.github.io/graphql-over-http/). An
+Each call POSTs ``{"query", "variables", "operationName"}`` as JSON through the server's pooled
+transport (``http_transport``) (GraphQL over HTTP, https://graphql.github.io/graphql-over-http/). An
 argument the caller left out is not sent, so the server applies the argument's default; an
 explicit ``null`` is sent as ``null`` (GraphQL spec §6.4.1 CoerceArgumentValues tells them apart).
 
@@ -43,6 +43,7 @@ from virtualize.manifest.model import GraphQLBinding, Manifest
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
+from virtualize.runtime.invokers.http_transport import USER_AGENT, upstream_transport
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
 
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
@@ -117,8 +118,8 @@ class GraphQLInvoker:
     def __init__(self, plans: Mapping[str, _Plan], settings: InvokerSettings) -> None:
         self._plans = plans
         self._settings = settings
-        self._client = settings.http_client
-        self._owns_client = settings.http_client is None
+        self._transport: httpx.AsyncBaseTransport | None = None  # opened on the first call
+        self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
 
     async def invoke(self, call: Invocation) -> Outcome:
         plan = self._plans.get(call.tool)
@@ -155,21 +156,16 @@ class GraphQLInvoker:
             await anyio.sleep(wait)
 
     async def aclose(self) -> None:
-        if self._owns_client and self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        transport, self._transport = self._transport, None
+        if transport is not None and self._settings.http_transport is None:  # an injected transport is not ours
+            await transport.aclose()
 
     # -- the exchange ----------------------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._settings.timeout, connect=self._settings.connect_timeout),
-                http2=self._settings.http2,
-                verify=self._settings.tls_verify(),
-                follow_redirects=False,  # a redirect would re-send credentials to another place
-            )
-        return self._client
+    def _wire(self) -> httpx.AsyncBaseTransport:
+        if self._transport is None:
+            self._transport = self._settings.http_transport or upstream_transport(self._settings)
+        return self._transport
 
     async def _post(
         self,
@@ -184,16 +180,28 @@ class GraphQLInvoker:
         if remaining <= 0:
             return _Answer(None, failure=Failure("timeout", "the call's deadline passed before the request was sent"))
         headers, params = placed(credentials)
-        headers["Accept"] = ACCEPT
-        headers["Content-Type"] = "application/json"
+        headers.update(
+            {
+                "User-Agent": USER_AGENT,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+                "Content-Type": "application/json",
+            }
+        )
         limit = self._settings.max_response_bytes
+        extensions = {"timeout": self._timeout}
         with anyio.move_on_after(remaining) as scope:
             try:
-                async with self._http().stream(
-                    "POST", url, content=payload, headers=headers, params=params
-                ) as response:
+                request = httpx.Request(
+                    "POST", url, content=payload, headers=headers, params=params, extensions=extensions
+                )
+                response = await self._wire().handle_async_request(request)
+                try:
                     data, truncated, _ = await read_bounded(response, limit)
-                    return _Answer(response.status_code, data, truncated, retry_after(response.headers))
+                finally:
+                    with anyio.CancelScope(shield=True):  # the connection goes back to the pool even past the deadline
+                        await response.aclose()
+                return _Answer(response.status_code, data, truncated, retry_after(response.headers))
             except httpx.HTTPError as exc:
                 return _Answer(None, failure=transport_failure(exc, idempotent, httpx.URL(url).host))
             except httpx.InvalidURL:

@@ -2,9 +2,9 @@
 
 ``create_invoker`` precomputes a plan per tool (path template split, parameters with their
 styles, body kind, server URL). ``invoke`` serializes the arguments (``http_serialization``),
-applies the resolved credentials, sends the request through one pooled ``httpx.AsyncClient`` per
-upstream origin, and maps whatever happens to an ``Outcome``; it never raises for an upstream
-problem.
+applies the resolved credentials, sends the request through the server's pooled transport
+(``http_transport``: aiohttp for HTTP/1.1, httpcore for HTTP/2), and maps whatever happens to an
+``Outcome``; it never raises for an upstream problem.
 
 Policies, each for a reason:
 - Redirects are followed only within the request's own origin (scheme, host, port), at most
@@ -16,7 +16,7 @@ Policies, each for a reason:
   credentials when ``call.refresh_credentials`` can refresh them (OAuth2).
 - Bodies are read as a stream and reading stops past ``settings.max_response_bytes`` (error
   bodies past ``ERROR_BODY_LIMIT``), so a huge answer costs neither memory nor time.
-- The clients ignore the process environment (proxies, ``.netrc``) and keep no cookies: no
+- The transport ignores the process environment (proxies, ``.netrc``) and keeps no cookies: no
   credential comes in by a side door, and no state leaks from one call to the next.
 """
 
@@ -26,14 +26,12 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio
 import httpx
 
-from virtualize import __version__
 from virtualize.manifest.model import HttpBinding, HttpBody, Manifest
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
@@ -58,6 +56,7 @@ from virtualize.runtime.invokers.http_serialization import (
     query_pairs,
     raw_body,
 )
+from virtualize.runtime.invokers.http_transport import USER_AGENT, upstream_transport
 from virtualize.runtime.outcomes import (
     Failure,
     Outcome,
@@ -69,7 +68,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 RETRY_STATUSES = frozenset({502, 503, 504})
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 2.0
-USER_AGENT = f"virtualize/{__version__}"
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -327,17 +325,12 @@ def _with_credentials(
 # -- the invoker ---------------------------------------------------------------------------------
 
 
-def _no_cookies() -> CookieJar:
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
 class HttpInvoker:
     """Calls the HTTP upstream of one virtual server."""
 
     def __init__(self, manifest: Manifest, settings: InvokerSettings) -> None:
         self._settings = settings
-        # On every request, because ``client.send`` applies only what a request carries (the
-        # client's own ``timeout`` is used by ``build_request``, which the invoker does not call).
+        # On every request: a transport applies only the timeouts a request carries.
         timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
         self._extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
         schemas = {tool.name: tool.input_schema for tool in manifest.tools}
@@ -346,25 +339,8 @@ class HttpInvoker:
             for name, binding in manifest.bindings.tools.items()
             if isinstance(binding, HttpBinding)
         }
-        self._clients: dict[str, httpx.AsyncClient] = {}
-
-    def _client(self, url: httpx.URL) -> httpx.AsyncClient:
-        if self._settings.http_client is not None:
-            return self._settings.http_client
-        key = origin(url)
-        client = self._clients.get(key)
-        if client is None:
-            client = httpx.AsyncClient(
-                http2=self._settings.http2,
-                verify=self._settings.tls_verify(),
-                timeout=httpx.Timeout(self._settings.timeout, connect=self._settings.connect_timeout),
-                follow_redirects=False,
-                trust_env=False,
-                cookies=_no_cookies(),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            )
-            self._clients[key] = client
-        return client
+        self._transport = settings.http_transport or upstream_transport(settings)
+        self._owns_transport = settings.http_transport is None
 
     async def invoke(self, call: Invocation) -> Outcome:
         plan = self._plans.get(call.tool)
@@ -444,7 +420,8 @@ class HttpInvoker:
         """Send, following redirects within the request's origin only."""
         home = origin(request.url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self._client(request.url).send(request, stream=True, follow_redirects=False)
+            response = await self._transport.handle_async_request(request)
+            response.request = request
             target = redirect_target(response)
             if target is None or origin(target) != home:
                 return response
@@ -461,9 +438,8 @@ class HttpInvoker:
         return response
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            await client.aclose()
+        if self._owns_transport:
+            await self._transport.aclose()
 
 
 async def _close(response: httpx.Response) -> None:

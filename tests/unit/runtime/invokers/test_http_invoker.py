@@ -54,22 +54,20 @@ async def call(
     refresh: Callable[[], Awaitable[tuple[ResolvedCredential, ...] | None]] | None = None,
     **settings: Any,
 ) -> tuple[Outcome, Invocation]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        invoker = create_invoker(
-            manifest(bound, schema), InvokerSettings(base_url=base_url, http_client=client, **settings)
-        )
-        invocation = Invocation(
-            server="pets",
-            tool="op",
-            binding=bound,
-            arguments=arguments or {},
-            credentials=credentials,
-            deadline=deadline,
-            refresh_credentials=refresh,
-        )
-        with anyio.fail_after(10):
-            outcome = await invoker.invoke(invocation)
-        await invoker.aclose()
+    settings_ = InvokerSettings(base_url=base_url, http_transport=httpx.MockTransport(handler), **settings)
+    invoker = create_invoker(manifest(bound, schema), settings_)
+    invocation = Invocation(
+        server="pets",
+        tool="op",
+        binding=bound,
+        arguments=arguments or {},
+        credentials=credentials,
+        deadline=deadline,
+        refresh_credentials=refresh,
+    )
+    with anyio.fail_after(10):
+        outcome = await invoker.invoke(invocation)
+    await invoker.aclose()
     return outcome, invocation
 
 
