@@ -95,9 +95,12 @@ async def test_a_tls_upstream_signed_by_the_configured_ca_is_called_over_the_con
     assert seen == [version]
 
 
-async def test_a_tls_upstream_whose_ca_is_not_trusted_is_unavailable_and_never_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http2", [True, False])
+async def test_a_tls_upstream_whose_ca_is_not_trusted_is_unavailable_and_never_answers(
+    tmp_path: Path, http2: bool
+) -> None:
     async with https_upstream(tmp_path) as (url, seen, _):
-        result = await call_through_gateway(tmp_path, url, None, http2=True)
+        result = await call_through_gateway(tmp_path, url, None, http2=http2)
     assert result.is_error
     assert result.meta is not None
     assert result.meta["dev.virtualize/error"]["category"] == "unavailable"

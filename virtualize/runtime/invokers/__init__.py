@@ -30,11 +30,14 @@ Rules every invoker follows:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+import certifi
 
 from virtualize.errors import ConfigError
 from virtualize.manifest.model import GraphQLBinding, GrpcBinding, HttpBinding, Manifest
@@ -97,9 +100,17 @@ class InvokerSettings:
     http_transport: httpx.AsyncBaseTransport | None = None
     grpc_channel: Any = None
 
-    def tls_verify(self) -> ssl.SSLContext | bool:
-        """What httpx checks a TLS upstream's certificate against: ``ca_file`` when set."""
-        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+    def tls_verify(self) -> ssl.SSLContext:
+        """What a TLS upstream's certificate is checked against: ``ca_file`` when set, else
+        certifi's bundle (httpx's default, so both HTTP/1.1 and HTTP/2 pools trust the same CAs)."""
+        return _tls_context(self.ca_file)
+
+
+@functools.cache
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    # One context per CA file for the whole process: loading certifi's bundle takes ~20 ms and a
+    # context is safe to share between pools.
+    return ssl.create_default_context(cafile=ca_file or certifi.where())
 
 
 class Invoker(Protocol):

@@ -46,23 +46,23 @@ _NOT_OURS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "User-Agent"
 
 def upstream_transport(settings: InvokerSettings) -> httpx.AsyncBaseTransport:
     """A new pool for one virtual server's upstream (the caller closes it)."""
-    verify = settings.tls_verify()
+    tls = settings.tls_verify()
     if settings.http2:
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 2)
-        return httpx.AsyncHTTPTransport(http2=True, verify=verify, trust_env=False, limits=limits)
-    return AiohttpTransport(verify)
+        return httpx.AsyncHTTPTransport(http2=True, verify=tls, trust_env=False, limits=limits)
+    return AiohttpTransport(tls)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over one aiohttp session, opened on first use (it belongs to the running loop)."""
 
-    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
-        self._verify = verify
+    def __init__(self, tls: ssl.SSLContext) -> None:
+        self._tls = tls
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_SECONDS, ssl=self._verify
+            limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_SECONDS, ssl=self._tls
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -81,7 +81,7 @@ async def exchange(transport: httpx.AsyncBaseTransport, request: httpx.Request) 
 
 async def test_the_request_on_the_wire_is_the_request_given_byte_for_byte() -> None:
     async with serving(OK) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         request = httpx.Request(
             "POST",
             server.url("/v1/pets/a%2Fb%7E%20c?q=%2F%20&tag=x&tag=y"),
@@ -105,7 +105,7 @@ async def test_the_request_on_the_wire_is_the_request_given_byte_for_byte() -> N
 
 async def test_a_get_carries_no_length_and_utf8_header_values_keep_their_bytes() -> None:
     async with serving(OK) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         await exchange(transport, httpx.Request("GET", server.url("/x"), headers={"X-Name": "Zoë".encode()}))
         await transport.aclose()
     lines = server.requests[0].split(b"\r\n")
@@ -123,7 +123,7 @@ async def test_the_answer_keeps_its_headers_in_order_and_its_encoded_body_is_dec
         + packed
     )
     async with serving(answer) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         response, body = await exchange(transport, httpx.Request("GET", server.url()))
         await transport.aclose()
     assert response.status_code == 201
@@ -138,7 +138,7 @@ async def test_the_answer_keeps_its_headers_in_order_and_its_encoded_body_is_dec
 async def test_a_connection_is_reused_after_a_whole_body_and_closed_after_a_partial_one() -> None:
     big = b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n" + b"x" * 1_000_000
     async with serving(big) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         for _ in range(3):
             await exchange(transport, httpx.Request("GET", server.url()))
         assert server.connections == 1
@@ -181,7 +181,7 @@ async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 )
 async def test_an_upstream_fault_is_the_httpx_error_the_invokers_map(reply: Reply, error: type[Exception]) -> None:
     async with serving(reply) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         request = httpx.Request("GET", server.url(), extensions={"timeout": {"read": 0.3, "connect": 1, "pool": 1}})
         with pytest.raises(error):
             await exchange(transport, request)
@@ -191,7 +191,7 @@ async def test_an_upstream_fault_is_the_httpx_error_the_invokers_map(reply: Repl
 async def test_a_refused_connection_is_a_connect_error() -> None:
     async with serving(OK) as server:
         url = server.url()
-    transport = AiohttpTransport()
+    transport = upstream_transport(InvokerSettings())
     with pytest.raises(httpx.ConnectError):
         await exchange(transport, httpx.Request("GET", url))
     await transport.aclose()
@@ -199,7 +199,7 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
 
 async def test_a_header_that_would_split_the_request_is_refused_unsent_and_unquoted() -> None:
     async with serving(OK) as server:
-        transport = AiohttpTransport()
+        transport = upstream_transport(InvokerSettings())
         request = httpx.Request("GET", server.url(), headers={"X-Token": "secret\r\nX-Injected: 1"})
         with pytest.raises(httpx.LocalProtocolError) as refused:
             await exchange(transport, request)
