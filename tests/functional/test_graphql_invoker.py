@@ -366,3 +366,20 @@ async def test_errors_that_nulled_every_root_field_are_a_failure_not_partial_dat
     assert isinstance(outcome, Failure)
     assert (outcome.category, outcome.status) == ("forbidden", "FORBIDDEN")
     assert outcome.details == ({"message": "not for you", "path": "/now", "code": "FORBIDDEN"},)
+
+
+async def test_a_cookie_the_upstream_sets_is_not_sent_back(manifest: Manifest, upstream: Upstream) -> None:
+    invoker = create_invoker(manifest, InvokerSettings(base_url=upstream.url))
+    for _ in range(2):
+        invocation = Invocation(
+            server="library",
+            tool="echo",
+            binding=manifest.bindings.tools["echo"],
+            arguments={"ids": ["1"]},
+            credentials=(),
+        )
+        with anyio.fail_after(10):
+            assert isinstance(await invoker.invoke(invocation), JsonValue)
+    await invoker.aclose()
+    assert len(upstream.received) == 2
+    assert "cookie" not in upstream.received[1].headers
