@@ -1,6 +1,7 @@
 """TLS upstreams, end to end: `virtualize serve` over stdio, driven by the official client, calls
 a real HTTPS server on 127.0.0.1 (Hypercorn) whose certificate comes from a private CA. The CA
-is trusted only through the serve configuration's ``ca_file``; HTTP/2 is used when configured."""
+is trusted only through the serve configuration's ``ca_file``, for the API and for its OAuth2
+token endpoint alike; HTTP/2 is used when configured."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from mcp import types
 from tests.support import manifests
 from tests.support.mcp_client import stdio_client
 from tests.support.prism import free_port
+from virtualize.manifest.model import AuthMap, AuthScheme, SecurityUse
 from virtualize.manifest.write import manifest_files, write_folder
 
 pytestmark = pytest.mark.anyio
@@ -43,8 +45,12 @@ async def https_upstream(folder: Path) -> AsyncIterator[tuple[str, list[str], tr
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        seen.append(scope["http_version"])
-        body = json.dumps({"id": 7, "path": scope["path"]}).encode()
+        if scope["path"] == "/token":
+            body = json.dumps({"access_token": "tok-tls", "token_type": "Bearer", "expires_in": 3600}).encode()
+        else:
+            seen.append(scope["http_version"])
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode()
+            body = json.dumps({"id": 7, "path": scope["path"], "authorization": authorization}).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 
@@ -63,13 +69,23 @@ async def https_upstream(folder: Path) -> AsyncIterator[tuple[str, list[str], tr
             stop.set()
 
 
-def served_manifest(folder: Path) -> Path:
-    manifest = manifests.manifest([manifests.tool("getPet", "Gets a pet.")], manifests.get("/pets/7", server=None))
+def served_manifest(folder: Path, token_url: str | None) -> Path:
+    """``getPet``, authenticated by OAuth2 client credentials when a ``token_url`` is given."""
+    tool = manifests.tool("getPet", "Gets a pet.")
+    if token_url is None:
+        manifest = manifests.manifest([tool], manifests.get("/pets/7", server=None))
+    else:
+        sources = {"client_id": "PETS_CLIENT_ID", "client_secret": "PETS_CLIENT_SECRET"}
+        scheme = AuthScheme(kind="oauth2_client_credentials", token_url=token_url, sources=sources)
+        binding = manifests.get("/pets/7", server=None, security=((SecurityUse(scheme="oauth"),),))
+        manifest = manifests.manifest([tool], binding, auth=AuthMap(schemes={"oauth": scheme}))
     write_folder(folder / "pets", manifest_files(manifest))
     return folder / "pets"
 
 
-async def call_through_gateway(folder: Path, url: str, ca: trustme.CA | None, *, http2: bool) -> types.CallToolResult:
+async def call_through_gateway(
+    folder: Path, url: str, ca: trustme.CA | None, *, http2: bool, token_url: str | None = None
+) -> types.CallToolResult:
     """``getPet`` through ``virtualize serve --stdio`` with a serve file that trusts ``ca`` (if any)."""
     lines = ["[defaults]", f"http2 = {str(http2).lower()}"]
     if ca is not None:
@@ -79,7 +95,10 @@ async def call_through_gateway(folder: Path, url: str, ca: trustme.CA | None, *,
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with anyio.fail_after(60):
         async with stdio_client(
-            [served_manifest(folder)], upstreams={"pets": url}, flags=["--config", str(config)]
+            [served_manifest(folder, token_url)],
+            upstreams={"pets": url},
+            env={"PETS_CLIENT_ID": "app", "PETS_CLIENT_SECRET": "not-a-real-secret"},
+            flags=["--config", str(config)],
         ) as client:
             return await client.call_tool("getPet", {})
 
@@ -91,8 +110,18 @@ async def test_a_tls_upstream_signed_by_the_configured_ca_is_called_over_the_con
     async with https_upstream(tmp_path) as (url, seen, ca):
         result = await call_through_gateway(tmp_path, url, ca, http2=http2)
     assert not result.is_error, result.content
-    assert json.loads(result.content[0].text) == {"id": 7, "path": "/v1/pets/7"}  # type: ignore[union-attr]
+    assert json.loads(result.content[0].text) == {"id": 7, "path": "/v1/pets/7", "authorization": ""}  # type: ignore[union-attr]
     assert seen == [version]
+
+
+async def test_an_oauth2_token_endpoint_signed_by_the_configured_ca_is_trusted_too(tmp_path: Path) -> None:
+    async with https_upstream(tmp_path) as (url, seen, ca):
+        result = await call_through_gateway(
+            tmp_path, url, ca, http2=False, token_url=url.removesuffix("/v1") + "/token"
+        )
+    assert not result.is_error, result.content
+    assert json.loads(result.content[0].text)["authorization"] == "Bearer tok-tls"  # type: ignore[union-attr]
+    assert seen == ["1.1"]
 
 
 @pytest.mark.parametrize("http2", [True, False])

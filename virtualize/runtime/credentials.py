@@ -28,6 +28,7 @@ import base64
 import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -147,8 +148,10 @@ class CredentialStore:
         overrides: Mapping[str, SchemeOverride] | None = None,
         environ: Mapping[str, str] | None = None,
         token_client: httpx.AsyncClient | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.server = server
+        self._tls = tls
         self._environ = process_environment() if environ is None else environ
         self._schemes: dict[str, AuthScheme] = {}
         overrides = overrides or {}
@@ -331,8 +334,9 @@ class CredentialStore:
         self, name: str, token_url: str, scopes: tuple[str, ...], client_id: str, client_secret: str
     ) -> _Token:
         if self._token_client is None:
+            # The token endpoint is checked against the same CAs as the upstream (``ca_file``).
             self._token_client = httpx.AsyncClient(
-                timeout=TOKEN_REQUEST_TIMEOUT, follow_redirects=False, trust_env=False
+                timeout=TOKEN_REQUEST_TIMEOUT, follow_redirects=False, trust_env=False, verify=self._tls or True
             )
         form = {"grant_type": "client_credentials"}
         if scopes:

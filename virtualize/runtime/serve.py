@@ -42,7 +42,10 @@ def load_servers(directories: Sequence[Path], settings: ServeSettings) -> list[V
         protocols = sorted({binding.protocol for binding in manifest.bindings.tools.values()})
         invokers: dict[str, Invoker] = {protocol: invoker_for(protocol)(manifest, options) for protocol in protocols}
         credentials = CredentialStore(
-            manifest.name, manifest.auth, overrides=settings.credential_overrides(manifest.name)
+            manifest.name,
+            manifest.auth,
+            overrides=settings.credential_overrides(manifest.name),
+            tls=options.tls_verify(),
         )
         for line in credentials.missing():
             logger.warning("server %s: missing upstream credential: %s", manifest.name, line)
