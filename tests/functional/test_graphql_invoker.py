@@ -383,3 +383,10 @@ async def test_a_cookie_the_upstream_sets_is_not_sent_back(manifest: Manifest, u
     await invoker.aclose()
     assert len(upstream.received) == 2
     assert "cookie" not in upstream.received[1].headers
+
+
+async def test_an_endpoint_url_with_a_password_is_refused_unsent(manifest: Manifest, upstream: Upstream) -> None:
+    url = upstream.url.replace("http://", "http://ann:hunter2@")
+    outcome, _ = await call(manifest, url, "echo", {"ids": ["1"]})
+    assert isinstance(outcome, Failure) and outcome.category == "unavailable"
+    assert "hunter2" not in outcome.message and upstream.received == []

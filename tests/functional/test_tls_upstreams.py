@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 import trustme
 from hypercorn.asyncio import serve
@@ -23,6 +24,8 @@ from tests.support.mcp_client import stdio_client
 from tests.support.prism import free_port
 from virtualize.manifest.model import AuthMap, AuthScheme, SecurityUse
 from virtualize.manifest.write import manifest_files, write_folder
+from virtualize.runtime.invokers import InvokerSettings
+from virtualize.runtime.invokers.http_transport import upstream_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +137,17 @@ async def test_a_tls_upstream_whose_ca_is_not_trusted_is_unavailable_and_never_a
     assert result.meta is not None
     assert result.meta["dev.virtualize/error"]["category"] == "unavailable"
     assert seen == []
+
+
+async def test_http1_and_http2_pools_trusting_one_ca_file_each_keep_their_version(tmp_path: Path) -> None:
+    # httpcore sets ALPN on the context it is given before each connection; a context shared with
+    # aiohttp would then offer h2 on HTTP/1.1 connections, and the h2 upstream would take it.
+    async with https_upstream(tmp_path) as (url, seen, ca):
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        for http2 in (True, False, True, False):
+            transport = upstream_transport(InvokerSettings(ca_file=str(tmp_path / "ca.pem"), http2=http2))
+            response = await transport.handle_async_request(httpx.Request("GET", url + "/pets/7"))
+            await response.aread()
+            await response.aclose()
+            await transport.aclose()
+    assert seen == ["2", "1.1", "2", "1.1"]

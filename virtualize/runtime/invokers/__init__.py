@@ -100,17 +100,23 @@ class InvokerSettings:
     http_transport: httpx.AsyncBaseTransport | None = None
     grpc_channel: Any = None
 
-    def tls_verify(self) -> ssl.SSLContext:
+    def tls_verify(self, *, http1_only: bool = False) -> ssl.SSLContext:
         """What a TLS upstream's certificate is checked against: ``ca_file`` when set, else
-        certifi's bundle (httpx's default, so both HTTP/1.1 and HTTP/2 pools trust the same CAs)."""
-        return _tls_context(self.ca_file)
+        certifi's bundle (httpx's default, so both HTTP/1.1 and HTTP/2 pools trust the same CAs).
+        ``http1_only``: a context that offers only HTTP/1.1 in ALPN, for aiohttp."""
+        return _tls_context(self.ca_file, http1_only=http1_only)
 
 
 @functools.cache
-def _tls_context(ca_file: str | None) -> ssl.SSLContext:
-    # One context per CA file for the whole process: loading certifi's bundle takes ~20 ms and a
-    # context is safe to share between pools.
-    return ssl.create_default_context(cafile=ca_file or certifi.where())
+def _tls_context(ca_file: str | None, *, http1_only: bool) -> ssl.SSLContext:
+    # Shared by every pool of its kind (loading certifi's bundle takes ~20 ms). The kinds are kept
+    # apart because httpcore sets ALPN on a context before each connection it makes, h2 included,
+    # and aiohttp leaves a given context's ALPN alone: sharing one, an HTTP/1.1 pool would offer h2
+    # once an HTTP/2 pool had connected, and fail on every upstream that accepted it.
+    context = ssl.create_default_context(cafile=ca_file or certifi.where())
+    if http1_only:
+        context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 class Invoker(Protocol):

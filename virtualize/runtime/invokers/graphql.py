@@ -43,7 +43,7 @@ from virtualize.manifest.model import GraphQLBinding, Manifest
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
-from virtualize.runtime.invokers.http_transport import USER_AGENT, upstream_transport
+from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, upstream_transport
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
 
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
@@ -195,6 +195,9 @@ class GraphQLInvoker:
                 request = httpx.Request(
                     "POST", url, content=payload, headers=headers, params=params, extensions=extensions
                 )
+                if request.url.userinfo:
+                    message = f"The GraphQL endpoint URL holds a user name or password; {USERINFO_HINT}"
+                    return _Answer(None, failure=Failure("unavailable", message, retryable=False))
                 response = await self._wire().handle_async_request(request)
                 try:
                     data, truncated, _ = await read_bounded(response, limit)

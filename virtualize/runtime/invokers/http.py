@@ -56,7 +56,7 @@ from virtualize.runtime.invokers.http_serialization import (
     query_pairs,
     raw_body,
 )
-from virtualize.runtime.invokers.http_transport import USER_AGENT, upstream_transport
+from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, upstream_transport
 from virtualize.runtime.outcomes import (
     Failure,
     Outcome,
@@ -142,9 +142,13 @@ def _server_url(binding: HttpBinding, settings: InvokerSettings) -> tuple[httpx.
 
 def _checked(url: str) -> tuple[httpx.URL | None, str]:
     try:
-        return httpx.URL(url), ""
+        parsed = httpx.URL(url)
     except httpx.InvalidURL:
         return None, f"The upstream URL {url!r} is not a valid URL."
+    if parsed.userinfo:  # named without it: the password must not reach an error text
+        bare = parsed.copy_with(username=None, password=None)
+        return None, f"The upstream URL {str(bare)!r} holds a user name or password; {USERINFO_HINT}"
+    return parsed, ""
 
 
 def _body_kind(body: HttpBody | None) -> BodyKind | None:

@@ -22,7 +22,7 @@ the invokers see one HTTP client whichever pool is below.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -35,22 +35,25 @@ if TYPE_CHECKING:
     from virtualize.runtime.invokers import InvokerSettings
 
 USER_AGENT = f"virtualize/{__version__}"
+# A user name or password in an upstream URL would be sent by one pool (aiohttp, as Basic) and not
+# by the other (httpcore), and would sit in configuration as plain text: it is refused instead.
+USERINFO_HINT = "give credentials through the auth map's sources (environment or files) instead."
 
 MAX_CONNECTIONS = 200
 KEEPALIVE_SECONDS = 5.0  # httpx's default keep-alive expiry
 # aiohttp's default of 8,190 bytes per header line refuses answers h11 and browsers read (a long Link or CSP).
 MAX_HEADER_LINE = 65_536
+MAX_HEADERS = 1_000  # aiohttp refuses answers with more than 128 header lines by default
 # aiohttp adds these when a request lacks them; a request from the invokers never should get them.
 _NOT_OURS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "User-Agent"})
 
 
 def upstream_transport(settings: InvokerSettings) -> httpx.AsyncBaseTransport:
     """A new pool for one virtual server's upstream (the caller closes it)."""
-    tls = settings.tls_verify()
     if settings.http2:
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 2)
-        return httpx.AsyncHTTPTransport(http2=True, verify=tls, trust_env=False, limits=limits)
-    return AiohttpTransport(tls)
+        return httpx.AsyncHTTPTransport(http2=True, verify=settings.tls_verify(), trust_env=False, limits=limits)
+    return AiohttpTransport(settings.tls_verify(http1_only=True))
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -64,7 +67,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_SECONDS, ssl=self._tls
         )
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
@@ -72,8 +75,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout=aiohttp.ClientTimeout(total=None),
             max_line_size=MAX_HEADER_LINE,
             max_field_size=MAX_HEADER_LINE,
+            max_headers=MAX_HEADERS,
         )
-        return self._session
+        # aiohttp re-sends a GET, PUT or DELETE once, unseen, when the connection drops; whether a
+        # call is repeated is the invoker's decision (``retries``, counted in ``attempts``). There
+        # is no public switch: aiohttp's own test client sets the same attribute, and
+        # test_http_transport pins the behaviour.
+        session._retry_connection = False
+        self._session = session
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session or self._open()
@@ -92,11 +102,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=request.content or None,
                 skip_auto_headers=_NOT_OURS,
                 allow_redirects=False,
+                # ``connect`` bounds the wait for a pooled connection, the DNS lookup and the TCP
+                # and TLS handshakes together; ``sock_connect`` would leave the lookup unbounded.
                 timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
+                    total=None, connect=timeout.get("connect"), sock_read=timeout.get("read")
                 ),
             )
         except (aiohttp.ClientError, ValueError) as exc:
@@ -121,6 +130,7 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._answer = answer
         self._request = request
+        self._unwatch = _watch_for_a_broken_body(answer)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -130,8 +140,41 @@ class _Body(httpx.AsyncByteStream):
             raise _httpx_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
+        self._unwatch()
         # A body not read to its end closes the connection instead of returning it to the pool.
         self._answer.release()
+
+
+def _watch_for_a_broken_body(answer: aiohttp.ClientResponse) -> Callable[[], None]:
+    """Make the body fail when its connection closes before the body's end.
+
+    aiohttp's C parser, meeting a malformed chunk after the head, closes the connection without
+    telling the body's reader, which then waits for the call's deadline (its read timeout cannot
+    reach the reader either). Returns the undo, since a kept-alive connection outlives the answer.
+    """
+    content = answer.content
+    connection = answer.connection
+    if connection is None or connection.protocol is None:  # released: the body is already complete
+        return _nothing
+
+    def broke(_: object = None) -> None:
+        if not content.is_eof():
+            content.set_exception(aiohttp.ClientPayloadError("the connection closed before the body ended"))
+
+    closed = connection.protocol.closed
+    if closed is None:  # the connection was lost before anyone asked
+        broke()
+        return _nothing
+    closed.add_done_callback(broke)
+
+    def unwatch() -> None:
+        closed.remove_done_callback(broke)
+
+    return unwatch
+
+
+def _nothing() -> None:
+    pass
 
 
 def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.HTTPError:

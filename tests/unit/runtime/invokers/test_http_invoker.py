@@ -145,6 +145,13 @@ async def test_a_relative_server_url_without_an_upstream_is_reported_not_guessed
     assert "--upstream" in outcome.message and seen == []
 
 
+async def test_an_upstream_url_with_a_password_is_refused_and_the_password_never_quoted() -> None:
+    seen, handler = recorder()
+    outcome, _ = await call(handler, binding(), base_url="https://ann:hunter2@api.example/v1")
+    assert isinstance(outcome, Failure) and outcome.category == "unavailable" and not outcome.is_retryable
+    assert "https://api.example/v1" in outcome.message and "hunter2" not in outcome.message and seen == []
+
+
 async def test_json_bodies_keep_explicit_null_apart_from_an_omitted_field() -> None:
     seen, handler = recorder()
     bound = binding(

@@ -7,6 +7,7 @@ import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx
 import pytest
 
@@ -161,6 +162,14 @@ async def cut_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     writer.close()
 
 
+async def bad_chunk_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.1)  # the head is read alone, then the body breaks
+    writer.write(b"5\r\nhello\r\nZZ\r\nxx\r\n0\r\n\r\n")
+    await writer.drain()
+
+
 async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(b"this is not HTTP\r\n\r\n")
     await writer.drain()
@@ -176,6 +185,7 @@ async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         (close_at_once, httpx.RemoteProtocolError),
         (cut_body, httpx.RemoteProtocolError),
         (garbage, httpx.RemoteProtocolError),
+        (bad_chunk_later, httpx.RemoteProtocolError),
         (hang, httpx.ReadTimeout),
     ],
 )
@@ -183,9 +193,50 @@ async def test_an_upstream_fault_is_the_httpx_error_the_invokers_map(reply: Repl
     async with serving(reply) as server:
         transport = upstream_transport(InvokerSettings())
         request = httpx.Request("GET", server.url(), extensions={"timeout": {"read": 0.3, "connect": 1, "pool": 1}})
-        with pytest.raises(error):
+        with pytest.raises(error), anyio.fail_after(3):
             await exchange(transport, request)
         await transport.aclose()
+
+
+async def test_a_malformed_chunk_fails_the_body_at_once_not_at_the_deadline() -> None:
+    async with serving(bad_chunk_later) as server:
+        transport = upstream_transport(InvokerSettings())
+        request = httpx.Request("GET", server.url(), extensions={"timeout": {"read": 30, "connect": 1, "pool": 1}})
+        with pytest.raises(httpx.RemoteProtocolError), anyio.fail_after(5):
+            await exchange(transport, request)
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_a_dropped_connection_is_not_retried_behind_the_invokers_back(method: str) -> None:
+    async with serving(close_at_once) as server:
+        transport = upstream_transport(InvokerSettings())
+        with pytest.raises(httpx.RemoteProtocolError):
+            await exchange(transport, httpx.Request(method, server.url(), content=b"x" if method == "PUT" else None))
+        await transport.aclose()
+    assert len(server.requests) == 1  # aiohttp would send it again once on its own
+
+
+async def test_a_slow_name_lookup_is_bounded_by_the_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never(*args: object, **kwargs: object) -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", never)
+    transport = upstream_transport(InvokerSettings())
+    request = httpx.Request("GET", "http://slow-dns.example/", extensions={"timeout": {"connect": 0.3, "read": 30}})
+    with pytest.raises(httpx.ConnectTimeout), anyio.fail_after(5):
+        await exchange(transport, request)
+    await transport.aclose()
+
+
+async def test_an_answer_with_many_header_lines_is_read() -> None:
+    many = b"".join(b"X-Item-%d: %d\r\n" % (i, i) for i in range(300))
+    async with serving(b"HTTP/1.1 200 OK\r\n" + many + b"content-length: 2\r\n\r\n{}") as server:
+        transport = upstream_transport(InvokerSettings())
+        response, body = await exchange(transport, httpx.Request("GET", server.url()))
+        await transport.aclose()
+    assert response.headers["x-item-299"] == "299"
+    assert body == b"{}"
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
