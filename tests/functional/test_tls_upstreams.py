@@ -5,7 +5,10 @@ token endpoint alike; HTTP/2 is used when configured."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -62,14 +65,28 @@ async def https_upstream(folder: Path) -> AsyncIterator[tuple[str, list[str], tr
     config.bind = [f"127.0.0.1:{port}"]
     config.certfile, config.keyfile = str(folder / "cert.pem"), str(folder / "key.pem")
     config.accesslog = config.errorlog = None
-    stop = anyio.Event()
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-        await anyio.sleep(0.5)
-        try:
-            yield f"https://127.0.0.1:{port}/v1", seen, ca
-        finally:
-            stop.set()
+    # In a thread with its own loop: Hypercorn's connection teardown lets an SSLError escape
+    # (APPLICATION_DATA_AFTER_CLOSE_NOTIFY, uncaught in hypercorn/asyncio/tcp_server.py `_close`)
+    # when a client's TLS close crosses its own, and in the test's loop that fails the test.
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    server = threading.Thread(target=loop.run_until_complete, args=(serve(app, config, shutdown_trigger=stop.wait),))  # type: ignore[arg-type]
+    server.start()
+    try:
+        for _ in range(200):
+            if _listening(port):
+                break
+            await anyio.sleep(0.05)
+        yield f"https://127.0.0.1:{port}/v1", seen, ca
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        await anyio.to_thread.run_sync(server.join, 10)
+        loop.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def served_manifest(folder: Path, token_url: str | None) -> Path:
