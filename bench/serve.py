@@ -147,6 +147,12 @@ def _call_request(tool: str, arguments: dict[str, Any]) -> tuple[dict[str, str],
     return headers, body
 
 
+# The aiohttp side (latency's second column, and all throughput load): one request, built once.
+LEAN_HEADERS = {**_call_request("getPet", {"petId": 1})[0], "Content-Type": "application/json"}
+LEAN_PAYLOAD = json.dumps(_call_request("getPet", {"petId": 1})[1]).encode()
+UVLOOP = {"use_uvloop": True}
+
+
 def _list_request(cursor: str | None) -> tuple[dict[str, str], dict[str, Any]]:
     headers = {
         "Accept": "application/json, text/event-stream",
@@ -186,14 +192,18 @@ async def latencies(url: str, calls: int, *, direct: bool) -> list[float]:
     return samples
 
 
+async def _lean_mcp_call(http: aiohttp.ClientSession, url: str) -> None:
+    async with http.post(url, data=LEAN_PAYLOAD, headers=LEAN_HEADERS) as response:
+        data = await response.json(content_type=None)
+        if response.status != 200 or data.get("result", {}).get("isError"):
+            raise SystemExit(f"call failed: {response.status} {str(data)[:300]}")
+
+
 async def lean_latencies(url: str, calls: int, *, direct: bool) -> list[float]:
     """The same calls from aiohttp, whose own CPU per call is a fifth of httpx's. Both clients spend
     more on an MCP call (a JSON body each way) than on a bare GET, and that time lands in the
     difference although the gateway does not spend it: measured, 0.7-0.8 ms for httpx, 0.3 ms for
     aiohttp."""
-    headers, body = _call_request("getPet", {"petId": 1})
-    headers = {**headers, "Content-Type": "application/json"}
-    payload = json.dumps(body).encode()
     samples = []
     async with aiohttp.ClientSession() as http:
         for i in range(calls + calls // 10):
@@ -203,10 +213,7 @@ async def lean_latencies(url: str, calls: int, *, direct: bool) -> list[float]:
                     response.raise_for_status()
                     await response.json()
             else:
-                async with http.post(url, data=payload, headers=headers) as response:
-                    data = await response.json(content_type=None)
-                    if response.status != 200 or data.get("result", {}).get("isError"):
-                        raise SystemExit(f"call failed: {response.status} {str(data)[:300]}")
+                await _lean_mcp_call(http, url)
             if i >= calls // 10:
                 samples.append((time.perf_counter() - started) * 1000)
     return samples
@@ -217,25 +224,15 @@ async def throughput(url: str, clients: int, seconds: float) -> float:
 
     The load comes from aiohttp, not httpx: on this kind of machine httpx spends 2-6 ms of CPU per
     call itself and, sharing two cores with the servers, it capped the faster server's figure."""
-    headers, body = _call_request("getPet", {"petId": 1})
-    headers = {**headers, "Content-Type": "application/json"}
-    payload = json.dumps(body).encode()
     done = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
-
-        async def call() -> None:
-            async with http.post(url, data=payload, headers=headers) as response:
-                data = await response.json(content_type=None)
-                if response.status != 200 or data.get("result", {}).get("isError"):
-                    raise SystemExit(f"call failed: {response.status} {str(data)[:300]}")
-
-        await call()
+        await _lean_mcp_call(http, url)
         stop = time.perf_counter() + seconds
 
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < stop:
-                await call()
+                await _lean_mcp_call(http, url)
                 done += 1
 
         started = time.perf_counter()
@@ -246,7 +243,7 @@ async def throughput(url: str, clients: int, seconds: float) -> float:
 
 
 def _rate(url: str, clients: int, seconds: float) -> float:
-    return anyio.run(throughput, url, clients, seconds, backend_options={"use_uvloop": True})
+    return anyio.run(throughput, url, clients, seconds, backend_options=UVLOOP)
 
 
 async def first_list(url: str) -> tuple[float, int, int]:
@@ -293,14 +290,13 @@ def main() -> None:
             log: list[str] = []
             base = _announced(gateway, lines=log)
             url = f"{base}/servers/petstore/mcp"
-            uvloop = {"use_uvloop": True}
             direct = anyio.run(lambda: latencies(f"{upstream}/pets/1", options.calls, direct=True))
             through = anyio.run(lambda: latencies(url, options.calls, direct=False))
             lean_direct = anyio.run(
-                lambda: lean_latencies(f"{upstream}/pets/1", options.calls, direct=True), backend_options=uvloop
+                lambda: lean_latencies(f"{upstream}/pets/1", options.calls, direct=True), backend_options=UVLOOP
             )
             cpu = _cpu_seconds(gateway.pid)
-            lean = anyio.run(lambda: lean_latencies(url, options.calls, direct=False), backend_options=uvloop)
+            lean = anyio.run(lambda: lean_latencies(url, options.calls, direct=False), backend_options=UVLOOP)
             cpu = (_cpu_seconds(gateway.pid) - cpu) * 1000 / (options.calls + options.calls // 10)
             report.append(f"latency (ms, {options.calls} sequential calls of getPet)")
             report.append("                        httpx client          aiohttp client")
