@@ -9,6 +9,9 @@ Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its 
   with aiohttp: the difference of the medians is what the gateway adds, and the aiohttp column
   counts the least of the client's own cost in it; the gateway process's CPU time per call is
   what the gateway itself spends;
+- the same latency for two floor servers that only make the upstream GET (``bench/floor_servers.py``):
+  a bare ASGI app (one more HTTP hop) and the ``mcp`` SDK's low-level server (the least a server
+  built on the SDK adds);
 - calls per second with 1, 8 and 32 concurrent clients (aiohttp on uvloop), through the gateway and
   through FastMCP's OpenAPI server on the same spec and upstream (run from ``.venv-bench``: ``pip install fastmcp``
   there, never in .venv), and their ratio;
@@ -219,6 +222,10 @@ async def lean_latencies(url: str, calls: int, *, direct: bool) -> list[float]:
     return samples
 
 
+async def _lean_calls(url: str, calls: int) -> list[float]:
+    return await lean_latencies(url, calls, direct=False)
+
+
 async def throughput(url: str, clients: int, seconds: float) -> float:
     """Calls per second from ``clients`` concurrent callers, each waiting for its answer.
 
@@ -313,11 +320,14 @@ def main() -> None:
             report.append("    (validation, credentials, invoker with the upstream round trip, result; the rest of a")
             report.append("     call is the MCP SDK's request handling, HTTP and the client)")
             report.append(f"  gateway CPU per call (ms, user+system, aiohttp calls)  {cpu:7.3f}")
+            # Measured next to the gateway's figures, so that both see the same machine.
+            floor_lines = floors(python, upstream, options.calls, statistics.median(lean_direct))
             if options.latency_only:
-                print("\n".join(report))
+                print("\n".join([*report, *floor_lines]))
                 return
             ours = {c: _rate(url, c, options.seconds) for c in (1, 8, 32)}
             report.append(f"  gateway RSS with petstore loaded: {_rss_mib(gateway.pid):.1f} MiB")
+            report.extend(floor_lines)
         theirs: dict[int, float] = {}
         if not options.no_fastmcp and FASTMCP_PYTHON.exists():
             port = _free_port()
@@ -335,6 +345,23 @@ def main() -> None:
 
     report.extend(cold_start(python))
     print("\n".join(report))
+
+
+def floors(python: str, upstream: str, calls: int, direct_p50: float) -> list[str]:
+    """The least a server can add, measured like the gateway (see bench/floor_servers.py)."""
+    lines = ["floors: servers that only make the same upstream GET (aiohttp client)"]
+    labels = {"hop": "one more HTTP hop (bare ASGI app)", "sdk": "the MCP SDK's low-level server"}
+    for kind, label in labels.items():
+        command = [python, str(REPO / "bench" / "floor_servers.py"), kind, upstream, KEY]
+        with process(command) as server:
+            assert server.stderr is not None
+            url = server.stderr.readline().strip()  # printed once listening: calls wait in the backlog
+            cpu = _cpu_seconds(server.pid)
+            samples = anyio.run(_lean_calls, url, calls, backend_options=UVLOOP)
+            cpu = (_cpu_seconds(server.pid) - cpu) * 1000 / (calls + calls // 10)
+        p50 = statistics.median(samples)
+        lines.append(f"  {label:34s}  p50 {p50:6.3f}  added {p50 - direct_p50:6.3f}  CPU per call {cpu:6.3f}")
+    return lines
 
 
 def cold_start(python: str) -> list[str]:

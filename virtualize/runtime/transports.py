@@ -154,7 +154,9 @@ class _OneWriteTransport:
         return getattr(self._transport, name)
 
 
-class _OneWriteProtocol(HttpToolsProtocol):
+class OneWriteProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol writing each answer in one piece (the bench's floor servers use it too)."""
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_OneWriteTransport(transport))  # type: ignore[arg-type]
 
@@ -168,7 +170,7 @@ async def serve_http(router: Router, access: Access, sock: socket.socket, host: 
     )
     app = http_app(router, access, host=host, announce=announce)
     config = uvicorn.Config(
-        app, http=_OneWriteProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+        app, http=OneWriteProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
     )
     await uvicorn.Server(config).serve(sockets=[sock])
 
