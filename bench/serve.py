@@ -356,6 +356,7 @@ def floors(python: str, upstream: str, calls: int, direct_p50: float) -> list[st
         with process(command) as server:
             assert server.stderr is not None
             url = server.stderr.readline().strip()  # printed once listening: calls wait in the backlog
+            threading.Thread(target=server.stderr.read, daemon=True).start()  # a full pipe would stall it
             cpu = _cpu_seconds(server.pid)
             samples = anyio.run(_lean_calls, url, calls, backend_options=UVLOOP)
             cpu = (_cpu_seconds(server.pid) - cpu) * 1000 / (calls + calls // 10)
