@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 import trustme
 from hypercorn.asyncio import serve
@@ -28,7 +27,7 @@ from tests.support.prism import free_port
 from virtualize.manifest.model import AuthMap, AuthScheme, SecurityUse
 from virtualize.manifest.write import manifest_files, write_folder
 from virtualize.runtime.invokers import InvokerSettings
-from virtualize.runtime.invokers.http_transport import upstream_transport
+from virtualize.runtime.invokers.http_transport import Outgoing, upstream_pool
 
 pytestmark = pytest.mark.anyio
 
@@ -162,9 +161,9 @@ async def test_http1_and_http2_pools_trusting_one_ca_file_each_keep_their_versio
     async with https_upstream(tmp_path) as (url, seen, ca):
         ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
         for http2 in (True, False, True, False):
-            transport = upstream_transport(InvokerSettings(ca_file=str(tmp_path / "ca.pem"), http2=http2))
-            response = await transport.handle_async_request(httpx.Request("GET", url + "/pets/7"))
-            await response.aread()
-            await response.aclose()
-            await transport.aclose()
+            pool = upstream_pool(InvokerSettings(ca_file=str(tmp_path / "ca.pem"), http2=http2))
+            answer = await pool.send(Outgoing("GET", url + "/pets/7"))
+            await answer.read(1_000_000)
+            await answer.aclose()
+            await pool.aclose()
     assert seen == ["2", "1.1", "2", "1.1"]

@@ -43,7 +43,7 @@ from virtualize.manifest.model import GraphQLBinding, Manifest
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
-from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, upstream_transport
+from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, Outgoing, Pool, upstream_pool
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
 
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
@@ -118,8 +118,8 @@ class GraphQLInvoker:
     def __init__(self, plans: Mapping[str, _Plan], settings: InvokerSettings) -> None:
         self._plans = plans
         self._settings = settings
-        self._transport: httpx.AsyncBaseTransport | None = None  # opened on the first call
-        self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
+        self._pool: Pool | None = None  # opened on the first call
+        self._endpoints: dict[str, httpx.URL] = {}  # each endpoint URL parsed once
 
     async def invoke(self, call: Invocation) -> Outcome:
         plan = self._plans.get(call.tool)
@@ -156,16 +156,22 @@ class GraphQLInvoker:
             await anyio.sleep(wait)
 
     async def aclose(self) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None and self._settings.http_transport is None:  # an injected transport is not ours
-            await transport.aclose()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.aclose()
 
     # -- the exchange ----------------------------------------------------------------------
 
-    def _wire(self) -> httpx.AsyncBaseTransport:
-        if self._transport is None:
-            self._transport = self._settings.http_transport or upstream_transport(self._settings)
-        return self._transport
+    def _wire(self) -> Pool:
+        if self._pool is None:
+            self._pool = upstream_pool(self._settings)
+        return self._pool
+
+    def _endpoint(self, url: str) -> httpx.URL:
+        parsed = self._endpoints.get(url)
+        if parsed is None:
+            parsed = self._endpoints[url] = httpx.URL(url)
+        return parsed
 
     async def _post(
         self,
@@ -188,28 +194,29 @@ class GraphQLInvoker:
                 "Content-Type": "application/json",
             }
         )
+        try:
+            endpoint = self._endpoint(url)
+        except httpx.InvalidURL:
+            message = "the GraphQL endpoint URL is not a valid URL: fix the manifest's endpoint or --upstream"
+            return _Answer(None, failure=Failure("upstream_error", message, retryable=False))
+        if endpoint.userinfo:
+            message = f"The GraphQL endpoint URL holds a user name or password; {USERINFO_HINT}"
+            return _Answer(None, failure=Failure("unavailable", message, retryable=False))
+        if params:
+            endpoint = endpoint.copy_merge_params(params)
+        request = Outgoing("POST", str(endpoint), tuple(headers.items()), payload)
         limit = self._settings.max_response_bytes
-        extensions = {"timeout": self._timeout}
         with anyio.move_on_after(remaining) as scope:
             try:
-                request = httpx.Request(
-                    "POST", url, content=payload, headers=headers, params=params, extensions=extensions
-                )
-                if request.url.userinfo:
-                    message = f"The GraphQL endpoint URL holds a user name or password; {USERINFO_HINT}"
-                    return _Answer(None, failure=Failure("unavailable", message, retryable=False))
-                response = await self._wire().handle_async_request(request)
+                response = await self._wire().send(request)
                 try:
                     data, truncated, _ = await read_bounded(response, limit)
                 finally:
                     with anyio.CancelScope(shield=True):  # the connection goes back to the pool even past the deadline
                         await response.aclose()
-                return _Answer(response.status_code, data, truncated, retry_after(response.headers))
+                return _Answer(response.status, data, truncated, retry_after(response.headers))
             except httpx.HTTPError as exc:
-                return _Answer(None, failure=transport_failure(exc, idempotent, httpx.URL(url).host))
-            except httpx.InvalidURL:
-                message = "the GraphQL endpoint URL is not a valid URL: fix the manifest's endpoint or --upstream"
-                return _Answer(None, failure=Failure("upstream_error", message, retryable=False))
+                return _Answer(None, failure=transport_failure(exc, idempotent, endpoint.host))
         assert scope.cancelled_caught  # the block returns unless the deadline cut it short
         return _Answer(None, failure=Failure("timeout", f"no answer within the call's deadline ({remaining:g} s)"))
 

@@ -3,7 +3,7 @@
 ``create_invoker`` precomputes a plan per tool (path template split, parameters with their
 styles, body kind, server URL). ``invoke`` serializes the arguments (``http_serialization``),
 applies the resolved credentials, sends the request through the server's pooled transport
-(``http_transport``: aiohttp for HTTP/1.1, httpcore for HTTP/2), and maps whatever happens to an
+(``http_transport``: aiohttp for HTTP/1.1, httpx for HTTP/2), and maps whatever happens to an
 ``Outcome``; it never raises for an upstream problem.
 
 Policies, each for a reason:
@@ -56,7 +56,7 @@ from virtualize.runtime.invokers.http_serialization import (
     query_pairs,
     raw_body,
 )
-from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, upstream_transport
+from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, Answer, Outgoing, upstream_pool
 from virtualize.runtime.outcomes import (
     Failure,
     Outcome,
@@ -64,6 +64,8 @@ from virtualize.runtime.outcomes import (
 )
 
 MAX_REDIRECTS = 5
+# httpx's limit. Most servers refuse far less (8 KiB is common), but a URL past this is no request at all.
+MAX_URL_LENGTH = 65_536
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 BACKOFF_BASE = 0.1
@@ -100,6 +102,7 @@ class _Plan:
     # ``httpx.Headers.__setitem__`` would), and the server URL's text before the target.
     defaults: dict[str, tuple[str, str]]
     prefix: str
+    origin: str  # scheme://host:port, for redirects and error texts
 
     @property
     def idempotent(self) -> bool:
@@ -230,6 +233,7 @@ def plan_for(tool: str, binding: HttpBinding, input_schema: Mapping[str, Any], s
             )
         },
         prefix=_prefix(server),
+        origin=origin(server) if server is not None else "",
     )
 
 
@@ -303,9 +307,7 @@ def _field(whole: Param, name: str) -> Param:
     return Param(argument=f"{whole.argument}/{name}", name=name, style="form", explode=True)
 
 
-def _with_credentials(
-    wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCredential], extensions: dict[str, Any]
-) -> httpx.Request:
+def _with_credentials(wire: _Wire, plan: _Plan, credentials: Sequence[ResolvedCredential]) -> Outgoing:
     headers = dict(plan.defaults)
     for name, value in wire.headers:
         headers[name.lower()] = (name, value)  # a declared header parameter wins over our defaults
@@ -321,9 +323,8 @@ def _with_credentials(
             headers[credential.name.lower()] = (credential.name, credential.value)
     if cookies:
         headers["cookie"] = ("Cookie", "; ".join(cookies))
-    # One parse of the whole URL: the prefix was validated at load, ``target`` is percent-encoded ASCII.
-    url = httpx.URL(plan.prefix + target)
-    return httpx.Request(plan.method, url, headers=list(headers.values()), content=wire.content, extensions=extensions)
+    # Not parsed again: the prefix was validated at load, and ``target`` is percent-encoded ASCII.
+    return Outgoing(plan.method, plan.prefix + target, tuple(headers.values()), wire.content)
 
 
 # -- the invoker ---------------------------------------------------------------------------------
@@ -334,17 +335,13 @@ class HttpInvoker:
 
     def __init__(self, manifest: Manifest, settings: InvokerSettings) -> None:
         self._settings = settings
-        # On every request: a transport applies only the timeouts a request carries.
-        timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-        self._extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
         schemas = {tool.name: tool.input_schema for tool in manifest.tools}
         self._plans = {
             name: plan_for(name, binding, schemas.get(name, {}), settings)
             for name, binding in manifest.bindings.tools.items()
             if isinstance(binding, HttpBinding)
         }
-        self._transport = settings.http_transport or upstream_transport(settings)
-        self._owns_transport = settings.http_transport is None
+        self._pool = upstream_pool(settings)
 
     async def invoke(self, call: Invocation) -> Outcome:
         plan = self._plans.get(call.tool)
@@ -370,15 +367,14 @@ class HttpInvoker:
         retries = 0
         while True:
             call.record.attempts += 1
-            try:
-                request = _with_credentials(wire, plan, credentials, self._extensions)
-            except httpx.InvalidURL as exc:  # e.g. a 10 MB path value: past what any URL may hold
-                message = f"the arguments make an upstream URL httpx refuses ({exc})"
+            request = _with_credentials(wire, plan, credentials)
+            if len(request.url) > MAX_URL_LENGTH:  # e.g. a 10 MB path value
+                message = f"the arguments make an upstream URL longer than {MAX_URL_LENGTH:,} characters"
                 return invalid_arguments(message, [{"path": "", "message": message}])
             try:
-                response = await self._send(request)
+                response, url = await self._send(request, plan.origin)
             except httpx.HTTPError as exc:
-                failure = transport_failure(exc, plan.idempotent, origin(request.url))
+                failure = transport_failure(exc, plan.idempotent, plan.origin)
                 if not (failure.is_retryable and plan.idempotent and retries < self._settings.retries):
                     return failure
                 if failure.category == "timeout" or (delay := self._delay(retries, None, deadline)) is None:
@@ -387,8 +383,7 @@ class HttpInvoker:
                 await anyio.sleep(delay)
                 continue
             try:
-                call.record.status = response.status_code
-                status = response.status_code
+                status = call.record.status = response.status
                 if status == 401 and not refreshed and call.refresh_credentials is not None:
                     refreshed = True
                     fresh = await call.refresh_credentials()
@@ -404,9 +399,9 @@ class HttpInvoker:
                         continue
                 if 200 <= status < 300:
                     return await success_outcome(response, plan.method, self._settings.max_response_bytes)
-                return await failure_outcome(response, plan.idempotent)
+                return await failure_outcome(response, url, plan.idempotent)
             except httpx.HTTPError as exc:  # the body broke off after the status line: never repeated
-                return transport_failure(exc, plan.idempotent, origin(request.url))
+                return transport_failure(exc, plan.idempotent, plan.origin)
             finally:
                 await _close(response)
 
@@ -420,33 +415,26 @@ class HttpInvoker:
             delay = min(BACKOFF_BASE * 2**retries, BACKOFF_CAP) * random.uniform(0.5, 1.0)
         return delay if anyio.current_time() + delay < deadline else None
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send, following redirects within the request's origin only."""
-        home = origin(request.url)
+    async def _send(self, request: Outgoing, home: str) -> tuple[Answer, str]:
+        """Send, following redirects within ``home`` (an origin) only; the answer and its request's URL."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self._transport.handle_async_request(request)
-            response.request = request
-            target = redirect_target(response)
+            response = await self._pool.send(request)
+            target = redirect_target(response, request.url)
             if target is None or origin(target) != home:
-                return response
+                return response, request.url
             await _close(response)
-            method = request.method
-            content: bytes | None = request.content
-            headers = httpx.Headers(request.headers)
-            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+            method, content, headers = request.method, request.content, request.headers
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, content = ("HEAD" if method == "HEAD" else "GET"), None
-                for name in ("content-type", "content-length"):
-                    headers.pop(name, None)
-            headers.pop("host", None)
-            request = httpx.Request(method, target, headers=headers, content=content, extensions=request.extensions)
-        return response
+                headers = tuple(h for h in headers if h[0].lower() not in ("content-type", "content-length"))
+            request = Outgoing(method, str(target), headers, content)
+        return response, request.url
 
     async def aclose(self) -> None:
-        if self._owns_transport:
-            await self._transport.aclose()
+        await self._pool.aclose()
 
 
-async def _close(response: httpx.Response) -> None:
+async def _close(response: Answer) -> None:
     # Shielded: the call's deadline may have fired, and the connection must still go back to the pool.
     with anyio.CancelScope(shield=True):
         await response.aclose()

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from virtualize.runtime.invokers.http_serialization import is_json_media
+from virtualize.runtime.invokers.http_transport import Answer
 from virtualize.runtime.outcomes import (
     BinaryValue,
     Category,
@@ -46,27 +47,18 @@ _TEXT_TYPES = frozenset(
 )
 
 
-async def read_bounded(response: httpx.Response, limit: int) -> tuple[bytes, bool, int | None]:
+async def read_bounded(answer: Answer, limit: int) -> tuple[bytes, bool, int | None]:
     """At most ``limit`` bytes of the body; whether it was cut; the whole size when known."""
-    chunks: list[bytes] = []
-    size = 0
-    truncated = False
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            truncated = True
-            break
-    data = b"".join(chunks)
+    data, truncated = await answer.read(limit)
     if not truncated:
         return data, False, None
-    declared = response.headers.get("content-length")
-    total = int(declared) if declared and declared.isdigit() and "content-encoding" not in response.headers else None
-    return data[:limit], True, total
+    declared = answer.headers.get("content-length")
+    total = int(declared) if declared and declared.isdigit() and "content-encoding" not in answer.headers else None
+    return data, True, total
 
 
-def _media_type(response: httpx.Response) -> tuple[str, str | None]:
-    value = response.headers.get("content-type", "")
+def _media_type(headers: Mapping[str, str]) -> tuple[str, str | None]:
+    value = headers.get("content-type", "")
     essence, _, parameters = value.partition(";")
     charset = None
     for parameter in parameters.split(";"):
@@ -97,14 +89,14 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
-async def success_outcome(response: httpx.Response, method: str, limit: int) -> Outcome:
-    status = response.status_code
+async def success_outcome(answer: Answer, method: str, limit: int) -> Outcome:
+    status = answer.status
     if status in (204, 205) or method == "HEAD":
         return EmptyValue(status)
-    data, truncated, total = await read_bounded(response, limit)
+    data, truncated, total = await read_bounded(answer, limit)
     if not data:
         return EmptyValue(status)
-    media_type, charset = _media_type(response)
+    media_type, charset = _media_type(answer.headers)
     if is_json_media(media_type) or (not media_type and data.lstrip()[:1] in (b"{", b"[")):
         text = _decode(data, charset)
         if truncated:
@@ -164,7 +156,7 @@ def status_category(status: int) -> Category:
     return "upstream_error"
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
+def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP-date), when present."""
     value = headers.get("retry-after", "").strip()
     if not value:
@@ -197,10 +189,11 @@ def _problem_text(text: str) -> str | None:
     return next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
 
 
-async def failure_outcome(response: httpx.Response, idempotent: bool) -> Failure:
-    status = response.status_code
+async def failure_outcome(answer: Answer, url: str, idempotent: bool) -> Failure:
+    """``url``: the request's, against which a redirect's ``Location`` is read."""
+    status = answer.status
     if 300 <= status < 400:
-        target = redirect_target(response)
+        target = redirect_target(answer, url)
         where = origin(target) if target is not None else "an unknown or invalid location"
         return Failure(
             "upstream_error",
@@ -209,8 +202,8 @@ async def failure_outcome(response: httpx.Response, idempotent: bool) -> Failure
             status=status,
             retryable=False,
         )
-    data, _, _ = await read_bounded(response, ERROR_BODY_LIMIT)
-    text = _decode(data, _media_type(response)[1]).strip()
+    data, _, _ = await read_bounded(answer, ERROR_BODY_LIMIT)
+    text = _decode(data, _media_type(answer.headers)[1]).strip()
     category = status_category(status)
     message = _CATEGORY_SENTENCES[category]
     said = _problem_text(text) if text else None
@@ -223,7 +216,7 @@ async def failure_outcome(response: httpx.Response, idempotent: bool) -> Failure
         message + ".",
         status=status,
         upstream_message=text or None,
-        retry_after=retry_after(response.headers) if status in (429, 503) else None,
+        retry_after=retry_after(answer.headers) if status in (429, 503) else None,
         retryable=retryable,
     )
 
@@ -253,11 +246,12 @@ def origin(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.netloc.decode('ascii')}"
 
 
-def redirect_target(response: httpx.Response) -> httpx.URL | None:
-    location = response.headers.get("location")
-    if response.status_code not in (301, 302, 303, 307, 308) or not location:
+def redirect_target(answer: Answer, url: str) -> httpx.URL | None:
+    """Where a redirect from ``url`` points, or None when ``answer`` is not one (or points nowhere valid)."""
+    location = answer.headers.get("location")
+    if answer.status not in (301, 302, 303, 307, 308) or not location:
         return None
     try:
-        return response.request.url.join(location)
+        return httpx.URL(url).join(location)
     except httpx.InvalidURL:
         return None

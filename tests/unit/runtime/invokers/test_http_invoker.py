@@ -515,3 +515,12 @@ async def test_accept_asks_for_the_success_types_first_and_the_declared_error_ty
     seen, handler = recorder()
     await call(handler, binding(success_media_types=("application/json",)))
     assert seen[0].headers["accept"] == "application/json, application/problem+json;q=0.9, */*;q=0.5"
+
+
+async def test_arguments_that_make_a_url_past_any_limit_are_refused_unsent() -> None:
+    seen, handler = recorder()
+    bound = binding("GET", "/pets/{petId}", ArgumentBinding(argument="petId", location="path", name="petId"))
+    outcome, invocation = await call(handler, bound, {"petId": "x" * 70_000})
+    assert isinstance(outcome, Failure) and outcome.category == "invalid_arguments"
+    assert "65,536" in outcome.message
+    assert seen == [] and invocation.record.attempts == 1
