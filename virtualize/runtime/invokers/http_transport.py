@@ -10,7 +10,8 @@ Which pool carries it is decided here, once per invoker:
   spends about 0.5 ms for the same request. That difference was a third of the gateway's CPU
   per call. No httpx object is built on this path either: wrapping each aiohttp exchange in an
   ``httpx.Request`` and ``httpx.Response`` (the URL parsed and written out again, the headers
-  copied twice) cost another 0.15 ms of CPU per call, a fifth of what the gateway itself spends.
+  copied twice) made the gateway's call handler execute 45% more instructions (valgrind: 1.27 M
+  per call against 0.88 M without).
 - HTTP/2 (``http2 = true``) goes through httpx (httpcore), which negotiates it over TLS (ALPN);
   aiohttp has no HTTP/2 client. Tests inject any httpx transport (``httpx.MockTransport``) the same way.
 
