@@ -155,12 +155,14 @@ CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        (encoded(b"gzip", gzip.compress(b"zipped")), b"zipped"),
-        (encoded(b"deflate", zlib.compress(b"zlib-wrapped")), b"zlib-wrapped"),
-        (encoded(b"deflate", raw_deflate(b"raw deflate")), b"raw deflate"),  # what some servers send for deflate
-        (encoded(b"identity", b"plain"), b"plain"),
-        (CHUNKED, b"abcde"),
-        (encoded(b"gzip", b"\x1f\x8b\x08 this is not gzip"), httpx.DecodingError),
+        # ids are given, and gzip's timestamp pinned, because xdist workers must collect the same test names
+        pytest.param(encoded(b"gzip", gzip.compress(b"zipped", mtime=0)), b"zipped", id="gzip"),
+        pytest.param(encoded(b"deflate", zlib.compress(b"zlib-wrapped")), b"zlib-wrapped", id="zlib-deflate"),
+        # what some servers send for deflate
+        pytest.param(encoded(b"deflate", raw_deflate(b"raw deflate")), b"raw deflate", id="raw-deflate"),
+        pytest.param(encoded(b"identity", b"plain"), b"plain", id="identity"),
+        pytest.param(CHUNKED, b"abcde", id="chunked"),
+        pytest.param(encoded(b"gzip", b"\x1f\x8b\x08 this is not gzip"), httpx.DecodingError, id="bad-gzip"),
     ],
 )
 async def test_both_pools_read_an_answer_alike(answer: bytes, expected: bytes | type[Exception]) -> None:
