@@ -268,9 +268,40 @@ def serialize(plan: _Plan, arguments: Mapping[str, Any]) -> _Wire:
     if content_type is not None:
         headers.append(("Content-Type", content_type))
     target = "".join(path)
+    if "/." in target:  # where every dot segment starts; most paths never get this far
+        _refuse_dot_segments(plan.path, path)
     if query:
         target += "?" + "&".join(query)
     return _Wire(target=target, headers=tuple(headers), cookies=tuple(cookies), content=content)
+
+
+def _refuse_dot_segments(parts: tuple[str | Param, ...], texts: list[str]) -> None:
+    """Refuse a segment the values make ``.`` or ``..``: the upstream would resolve it away and
+    serve another route (``/files/{name}/meta`` with ``..`` is ``/meta``).
+
+    Checked on the assembled path, not per value, because a style adds dots of its own (label
+    ``[""]`` is ``.``) and two values can share a segment (``/{a}{b}``). Values never hold a
+    ``/`` (it is encoded), so segments end only inside literal text.
+    """
+    segment, owner = "", None
+    for part, text in zip(parts, texts, strict=True):
+        if isinstance(part, Param):
+            segment += text
+            owner = owner or part
+            continue
+        head, *rest = text.split("/")
+        segment += head
+        for following in rest:
+            _refuse_dot_segment(segment, owner)
+            segment, owner = following, None
+    _refuse_dot_segment(segment, owner)
+
+
+def _refuse_dot_segment(segment: str, owner: Param | None) -> None:
+    if owner is not None and segment in (".", ".."):
+        raise ArgumentProblem(
+            owner.pointer, f"path parameter {owner.name!r} would make the path segment {segment!r} (a dot segment)"
+        )
 
 
 def _body(plan: _Plan, arguments: Mapping[str, Any]) -> tuple[bytes | None, str | None]:

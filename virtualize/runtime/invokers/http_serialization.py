@@ -108,8 +108,6 @@ def path_value(param: Param, value: Any) -> str:
     value = _as_content(param, value)
     if value is None or value in ("", [], {}):
         raise ArgumentProblem(param.pointer, f"path parameter {param.name!r} must not be empty")
-    if value in (".", ".."):
-        raise ArgumentProblem(param.pointer, f"path parameter {param.name!r} cannot be {value!r} (a dot segment)")
     name = _path_enc(param.name)
     if isinstance(value, list):
         items = [_path_enc(_scalar(v)) for v in value]

@@ -247,6 +247,56 @@ async def test_a_header_value_with_crlf_is_refused_and_nothing_is_sent() -> None
     assert seen == []
 
 
+def path_arg(name: str, style: str = "simple") -> ArgumentBinding:
+    return ArgumentBinding(argument=name, location="path", name=name, style=style)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "style", "value"),
+    [
+        ("/files/{name}/meta", "simple", ".."),
+        ("/files/{name}", "simple", "."),
+        ("/files/{name}/meta", "simple", [".."]),  # an array of one item is the item
+        ("/files/{name}/meta", "label", [""]),  # label adds the dot: "."
+        ("/files/{name}/meta", "label", ["."]),  # ".."
+        ("/files/{name}/meta", "label", "."),
+        ("/files/.{name}/meta", "simple", "."),  # a dot of the template's own, and one of the value's
+    ],
+)
+async def test_a_value_that_makes_a_dot_segment_is_refused_and_nothing_is_sent(
+    path: str, style: str, value: object
+) -> None:
+    seen, handler = recorder()
+    outcome, _ = await call(handler, binding("GET", path, path_arg("name", style)), {"name": value})
+    assert isinstance(outcome, Failure) and outcome.category == "invalid_arguments"
+    assert outcome.details[0]["path"] == "/name" and "dot segment" in outcome.details[0]["message"]
+    assert seen == []
+
+
+async def test_two_values_that_share_a_segment_cannot_make_a_dot_segment_together() -> None:
+    seen, handler = recorder()
+    bound = binding("GET", "/x/{a}{b}/y", path_arg("a"), path_arg("b"))
+    outcome, _ = await call(handler, bound, {"a": ".", "b": "."})
+    assert isinstance(outcome, Failure) and outcome.details[0]["path"] == "/a"
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "raw_path"),
+    [
+        ("/.well-known/{name}", "x", b"/v1/.well-known/x"),
+        ("/files/{name}", "...", b"/v1/files/..."),
+        ("/files/{name}", ".x", b"/v1/files/.x"),
+        ("/files/{name}.json", ".", b"/v1/files/..json"),
+    ],
+)
+async def test_dots_that_make_no_dot_segment_are_sent_as_they_are(path: str, value: str, raw_path: bytes) -> None:
+    seen, handler = recorder()
+    outcome, _ = await call(handler, binding("GET", path, path_arg("name")), {"name": value})
+    assert not isinstance(outcome, Failure)
+    assert seen[0].url.raw_path == raw_path
+
+
 async def test_credentials_are_placed_in_header_query_and_cookie() -> None:
     seen, handler = recorder()
     bound = binding("GET", "/pets", ArgumentBinding(argument="session", location="cookie", name="session"))
