@@ -83,6 +83,7 @@ async def _call(gateway: Gateway, tool: str, arguments: dict[str, Any], server: 
 
 async def test_each_server_endpoint_lists_its_manifest_tools_in_manifest_order(gateway: Gateway) -> None:
     async with http_client(gateway.url("petstore")) as client:
+        assert client.protocol_version == "2026-07-28"  # the client falls back to a handshake if discovery fails
         listed = await client.list_tools()
     assert [t.name for t in listed.tools] == [t.name for t in petstore_manifest().tools]
     assert listed.next_cursor is None
