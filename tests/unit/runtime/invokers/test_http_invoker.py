@@ -21,7 +21,7 @@ from virtualize.manifest.model import (
 )
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
-from virtualize.runtime.invokers.http import create_invoker
+from virtualize.runtime.invokers.http import BACKOFF_BASE, create_invoker
 from virtualize.runtime.outcomes import BinaryValue, EmptyValue, Failure, JsonValue, Outcome, TextValue
 
 pytestmark = pytest.mark.anyio
@@ -326,6 +326,34 @@ async def test_idempotent_calls_are_retried_on_503_and_connection_errors() -> No
     outcome, invocation = await call(handler, binding("GET"), retries=2)
     assert outcome == JsonValue([1], status=200)
     assert invocation.record.attempts == 3
+
+
+def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the invoker sleeps for, recorded instead of slept."""
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    return waits
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_each_retried_status_backs_off_exponentially(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    waits = recorded_waits(monkeypatch)
+    answers = iter([httpx.Response(status), httpx.Response(status), httpx.Response(200, json={})])
+    outcome, invocation = await call(lambda _: next(answers), binding("GET"), retries=2)
+    assert outcome == JsonValue({}, status=200) and invocation.record.attempts == 3
+    first, second = waits
+    assert BACKOFF_BASE / 2 <= first <= BACKOFF_BASE <= second <= 2 * BACKOFF_BASE
+
+
+async def test_a_retry_waits_as_long_as_retry_after_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits = recorded_waits(monkeypatch)
+    answers = iter([httpx.Response(503, headers={"Retry-After": "3"}), httpx.Response(200, json={})])
+    outcome, _ = await call(lambda _: next(answers), binding("GET"), retries=1)
+    assert outcome == JsonValue({}, status=200) and waits == [3.0]
 
 
 async def test_a_retry_after_that_fits_is_waited_for_then_retried() -> None:
