@@ -10,9 +10,8 @@ they are timed separately and left out) and peak memory (``ru_maxrss``) is the b
   every file of the manifest folder), timed apart;
 - FastMCP: read and parse the same file, then ``FastMCP.from_openapi(spec, client)``.
 
-FastMCP pins dependency versions of its own, so it never enters the project's venv: it lives in
-``.venv-bench/`` (gitignored), created on first use with ``python -m venv .venv-bench`` and
-``.venv-bench/bin/pip install fastmcp pyyaml``. Results go to ``bench/results/compile.json``.
+FastMCP runs from ``.venv-bench/`` (``bench/fastmcp_env.py``: created and filled on first use,
+never the project's venv). Results go to ``bench/results/compile.json``.
 Aim (issue 2): the largest corpus spec compiles in under 2 s and at least 3x faster than FastMCP.
 """
 
@@ -23,12 +22,12 @@ import json
 import statistics
 import subprocess
 import sys
-import venv
 from pathlib import Path
+
+from fastmcp_env import bench_python
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-BENCH_VENV = REPO / ".venv-bench"
 RESULTS = REPO / "bench" / "results" / "compile.json"
 
 VIRTUALIZE = """
@@ -72,15 +71,6 @@ def largest_document() -> tuple[Path, int]:
     entries = json.loads((CORPUS / "counts.json").read_text(encoding="utf-8"))
     largest = max((e for e in entries if e["kind"] == "openapi"), key=lambda e: e["size"])
     return CORPUS / largest["file"], int(largest["operations"])
-
-
-def bench_python() -> Path:
-    python = BENCH_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {BENCH_VENV.relative_to(REPO)} with fastmcp (once)", file=sys.stderr)
-        venv.create(BENCH_VENV, with_pip=True)
-        subprocess.run([python, "-m", "pip", "install", "-q", "fastmcp", "pyyaml"], check=True)
-    return python
 
 
 def measure(python: Path | str, script: str, spec: Path, runs: int) -> dict[str, float]:

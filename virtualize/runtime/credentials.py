@@ -3,9 +3,9 @@
 A manifest's ``auth.json`` names, per upstream security scheme, where the credential goes and the
 environment variables it is read from (``AuthScheme.sources``: role -> variable; a variable
 ``<VAR>_FILE`` naming a file is read instead when ``<VAR>`` is unset). The serve configuration may
-override the sources and turn on ``forward_caller`` per scheme. This module reads the sources,
-fetches OAuth2 client-credentials tokens (RFC 6749 §4.4) and caches them until shortly before
-expiry, and hands invokers protocol-neutral ``ResolvedCredential``s:
+override the sources (another variable, or a file it names) and turn on ``forward_caller`` per
+scheme. This module reads the sources, fetches OAuth2 client-credentials tokens (RFC 6749 §4.4)
+and caches them until shortly before expiry, and hands invokers protocol-neutral ``ResolvedCredential``s:
 
     ResolvedCredential(scheme, kind, placement, name, value)
         placement "header"   -> an HTTP header ``name: value`` (GraphQL over HTTP too)
@@ -25,6 +25,7 @@ error texts: errors name the *variable*, never its content.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -97,6 +98,7 @@ class SchemeOverride:
     """What a serve configuration may change about one scheme."""
 
     sources: Mapping[str, str] = field(default_factory=dict)  # role -> variable, replacing the map's
+    files: Mapping[str, str] = field(default_factory=dict)  # role -> file holding it, replacing either
     forward_caller: bool | None = None
 
 
@@ -154,11 +156,13 @@ class CredentialStore:
         self._tls = tls
         self._environ = process_environment() if environ is None else environ
         self._schemes: dict[str, AuthScheme] = {}
+        self._files: dict[str, Mapping[str, str]] = {}  # scheme -> role -> file named by the serve configuration
         overrides = overrides or {}
         for name, scheme in auth.schemes.items():
             override = overrides.get(name)
             effective = scheme
             if override is not None:
+                self._files[name] = override.files
                 updates: dict[str, object] = {}
                 if override.sources:
                     updates["sources"] = {**scheme.sources, **override.sources}
@@ -176,22 +180,32 @@ class CredentialStore:
     def _read(self, scheme: str, variable: str) -> str:
         """The value of ``variable``, else of the file ``<variable>_FILE`` names (whitespace-stripped)."""
         value = self._environ.get(variable)
-        if not value:
-            file_name = self._environ.get(f"{variable}_FILE")
-            if not file_name:
-                raise _missing(self.server, scheme, f"set {variable} or {variable}_FILE")
-            try:
-                value = Path(file_name).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                raise _missing(self.server, scheme, f"the file named by {variable}_FILE cannot be read") from None
+        if value:
+            return self._checked(scheme, value, variable)
+        file_name = self._environ.get(f"{variable}_FILE")
+        if not file_name:
+            raise _missing(self.server, scheme, f"set {variable} or {variable}_FILE")
+        return self._read_file(scheme, file_name, f"the file named by {variable}_FILE")
+
+    def _read_file(self, scheme: str, path: str, described: str) -> str:
+        try:
+            value = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise _missing(self.server, scheme, f"{described} cannot be read") from None
+        return self._checked(scheme, value, described)
+
+    def _checked(self, scheme: str, value: str, described: str) -> str:
         value = value.strip()
         if not value:
-            raise _missing(self.server, scheme, f"{variable} is empty")
+            raise _missing(self.server, scheme, f"{described} is empty")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            raise _missing(self.server, scheme, f"{variable} holds control characters")
+            raise _missing(self.server, scheme, f"{described} holds control characters")
         return value
 
     def _role(self, name: str, scheme: AuthScheme, role: str) -> str:
+        path = self._files.get(name, {}).get(role)
+        if path is not None:
+            return self._read_file(name, path, f"the file {path}")
         variable = scheme.sources.get(role)
         if variable is None:
             raise _missing(self.server, name, f"auth.json names no source for its {role!r}")
@@ -238,12 +252,12 @@ class CredentialStore:
         return replace(failure, message=_redact(failure.message, secrets), upstream_message=upstream, details=details)
 
     def _secrets(self) -> set[str]:
+        """Every value this store can read now, from whichever source (a variable, or a file)."""
         secrets = {token.value for token in self._tokens.values()}
-        for scheme in self._schemes.values():
-            for variable in scheme.sources.values():
-                value = self._environ.get(variable)
-                if value and value.strip():
-                    secrets.add(value.strip())
+        for name, scheme in self._schemes.items():
+            for role in ROLES.get(scheme.kind, ("value",)):
+                with contextlib.suppress(_Unusable):
+                    secrets.add(self._role(name, scheme, role))
         return secrets
 
     # -- resolution ------------------------------------------------------------------------

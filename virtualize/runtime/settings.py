@@ -14,7 +14,8 @@
     upstream = "http://127.0.0.1:4010/v1"   # replaces the manifest's server URL
     timeout = 10.0
     [servers.petstore.credentials.api_key]  # per auth scheme: override where credentials come from
-    value = "MY_PETSTORE_KEY"       # role -> environment variable (``<VAR>_FILE`` names a file)
+    value = "MY_PETSTORE_KEY"       # role -> environment variable (``<VAR>_FILE`` names a file),
+                                    # or a file: value = {file = "/run/secrets/petstore-key"}
     forward_caller = false
 
     [[clients]]                     # gateway access: who may call which servers over HTTP
@@ -23,6 +24,7 @@
     servers = ["petstore"]          # omitted: every server
 
 Like the build configuration it names secrets, never holds them (``key_sha256`` is a digest).
+Relative file paths are relative to this file.
 Unknown keys are errors naming the file and the key, never silently ignored.
 """
 
@@ -61,11 +63,31 @@ class CredentialOverride(_Strict):
     forward_caller: bool | None = None
 
     def sources(self) -> dict[str, str]:
+        """Role -> the environment variable to read instead of the map's."""
+        return {role: source for role, source in self._roles().items() if isinstance(source, str)}
+
+    def files(self) -> dict[str, str]:
+        """Role -> the file to read it from (``read_serve_file`` makes the path absolute)."""
+        return {role: source["file"] for role, source in self._roles().items() if isinstance(source, dict)}
+
+    def _roles(self) -> dict[str, str | dict[str, str]]:
         extra = self.model_extra or {}
-        bad = [role for role, variable in extra.items() if not isinstance(variable, str)]
+        bad = [role for role, source in extra.items() if not (isinstance(source, str) or _names_a_file(source))]
         if bad:
-            raise ValueError(f"credential roles must name environment variables (strings): {', '.join(bad)}")
-        return {role: str(variable) for role, variable in extra.items()}
+            raise ValueError(
+                'a credential role names an environment variable (a string) or a file ({file = "path"}): '
+                + ", ".join(bad)
+            )
+        return extra
+
+
+def _names_a_file(source: object) -> bool:
+    return (
+        isinstance(source, dict)
+        and list(source) == ["file"]
+        and isinstance(source["file"], str)
+        and bool(source["file"])
+    )
 
 
 class ServerSection(Limits):
@@ -121,7 +143,9 @@ class ServeSettings:
         if section is None:
             return {}
         return {
-            name: SchemeOverride(sources=override.sources(), forward_caller=override.forward_caller)
+            name: SchemeOverride(
+                sources=override.sources(), files=override.files(), forward_caller=override.forward_caller
+            )
             for name, override in section.credentials.items()
         }
 
@@ -141,12 +165,19 @@ def read_serve_file(path: Path) -> ServeFile:
                 override.sources()
     except (ValidationError, ValueError) as exc:
         raise ConfigError(_first_problem(exc), location=str(path), hint="see `virtualize serve --help`") from None
-    return _with_ca_files_found(parsed, path)
+    return _with_paths_resolved(parsed, path)
 
 
-def _with_ca_files_found(parsed: ServeFile, path: Path) -> ServeFile:
-    """``ca_file``s resolved against the configuration file's folder, and present: a missing CA
-    bundle is a start-up error, not a TLS failure on every call."""
+def _with_paths_resolved(parsed: ServeFile, path: Path) -> ServeFile:
+    """Every file the configuration names, resolved against the configuration file's folder.
+
+    A ``ca_file`` must be present: a missing CA bundle is a start-up error, not a TLS failure on
+    every call. A credential file is read per call (a secret may be mounted or rotated later, and
+    a missing one is a missing credential); a client key file at start-up (``Access``).
+    """
+
+    def resolved(name: str) -> str:
+        return str((path.parent / name).resolve())
 
     def found(limits: Limits, where: str) -> str | None:
         if limits.ca_file is None:
@@ -156,13 +187,25 @@ def _with_ca_files_found(parsed: ServeFile, path: Path) -> ServeFile:
             raise ConfigError(f"{where}.ca_file: no such file {str(ca_file)!r}", location=str(path))
         return str(ca_file.resolve())
 
+    def credentials(section: ServerSection) -> dict[str, CredentialOverride]:
+        return {
+            scheme: override.model_copy(update={role: {"file": resolved(f)} for role, f in override.files().items()})
+            for scheme, override in section.credentials.items()
+        }
+
     return parsed.model_copy(
         update={
             "defaults": parsed.defaults.model_copy(update={"ca_file": found(parsed.defaults, "defaults")}),
             "servers": {
-                name: section.model_copy(update={"ca_file": found(section, f"servers.{name}")})
+                name: section.model_copy(
+                    update={"ca_file": found(section, f"servers.{name}"), "credentials": credentials(section)}
+                )
                 for name, section in parsed.servers.items()
             },
+            "clients": tuple(
+                client.model_copy(update={"key_file": resolved(client.key_file)}) if client.key_file else client
+                for client in parsed.clients
+            ),
         }
     )
 

@@ -101,6 +101,44 @@ async def test_a_serve_configuration_can_rename_a_source() -> None:
     assert isinstance(credentials, tuple) and credentials[0].value == "mine"
 
 
+async def test_a_serve_configuration_can_name_a_file_and_it_wins_over_the_variable(tmp_path: Path) -> None:
+    secret = tmp_path / "client-secret"
+    oauth = AuthScheme(
+        kind="oauth2_client_credentials", sources={"client_id": "PETS_ID", "client_secret": "PETS_SECRET"}
+    )
+    pets = CredentialStore(
+        "pets",
+        AuthMap(schemes={"key": KEY_IN["header"], "oauth": oauth}),
+        overrides={"key": SchemeOverride(files={"value": str(secret)})},
+        environ={"PETS_KEY": "from-the-variable"},
+    )
+    assert pets.missing() == [
+        f"No upstream credential is configured for scheme 'key' of server 'pets': the file {secret} cannot be read.",
+        "No upstream credential is configured for scheme 'oauth' of server 'pets': set PETS_ID or PETS_ID_FILE.",
+    ]
+    secret.write_text("from-the-file\n", encoding="utf-8")  # read per call: a secret mounted later counts
+    credentials = await pets.resolve(needs("key"))
+    assert isinstance(credentials, tuple) and credentials[0].value == "from-the-file"
+    secret.write_text("\n", encoding="utf-8")
+    empty = await pets.resolve(needs("key"))
+    assert isinstance(empty, Failure) and empty.message.endswith(f"the file {secret} is empty.")
+
+
+async def test_a_value_read_from_any_file_is_scrubbed_from_failures(tmp_path: Path) -> None:
+    named, by_variable = tmp_path / "named", tmp_path / "by-variable"
+    named.write_text("named-s3cret", encoding="utf-8")
+    by_variable.write_text("variable-s3cret", encoding="utf-8")
+    bearer = AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"})
+    pets = CredentialStore(
+        "pets",
+        AuthMap(schemes={"key": KEY_IN["header"], "bearer": bearer}),
+        overrides={"key": SchemeOverride(files={"value": str(named)})},
+        environ={"PETS_TOKEN_FILE": str(by_variable)},
+    )
+    failure = Failure("upstream_error", "x", upstream_message="saw named-s3cret and variable-s3cret")
+    assert pets.scrub(failure).upstream_message == "saw *** and ***"
+
+
 async def test_the_callers_token_is_forwarded_only_when_configured() -> None:
     bearer = AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"})
     not_forwarding = await store({}, bearer=bearer).resolve(needs("bearer"), caller_token="callers")

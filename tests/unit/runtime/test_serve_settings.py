@@ -36,6 +36,27 @@ def test_server_settings_override_defaults_and_flags_override_the_file(tmp_path:
     assert (dict(override.sources), override.forward_caller) == ({"value": "OTHER_KEY"}, True)
 
 
+def test_credential_and_client_key_files_are_relative_to_the_configuration_file(tmp_path: Path) -> None:
+    config = read_serve_file(
+        _write(
+            tmp_path,
+            '[servers.petstore.credentials.oauth]\nclient_id = "MY_ID"\nclient_secret = {file = "secrets/oauth"}\n'
+            '[[clients]]\nname = "ci"\nkey_file = "secrets/ci"\n',
+        )
+    )
+    override = ServeSettings(file=config).credential_overrides("petstore")["oauth"]
+    assert dict(override.sources) == {"client_id": "MY_ID"}
+    assert dict(override.files) == {"client_secret": str((tmp_path / "secrets" / "oauth").resolve())}
+    assert config.clients[0].key_file == str((tmp_path / "secrets" / "ci").resolve())
+
+
+@pytest.mark.parametrize("source", ["42", '{path = "x"}', '{file = ""}', '{file = "x", mode = 1}'])
+def test_a_credential_source_is_a_variable_name_or_a_file(tmp_path: Path, source: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_serve_file(_write(tmp_path, f"[servers.petstore.credentials.api_key]\nvalue = {source}\n"))
+    assert "value" in raised.value.message and "file" in raised.value.message
+
+
 def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         read_serve_file(_write(tmp_path, "[defaults]\ntimeuot = 5\n"))
