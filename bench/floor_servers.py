@@ -117,8 +117,14 @@ async def main() -> None:
     app = hop_app(upstream) if kind == "hop" else sdk_app(upstream)
     sock = bind("127.0.0.1", 0)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}/servers/petstore/mcp", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
-        app, http=OneWriteProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+    config = uvicorn.Config(  # as serve_http configures it
+        app,
+        http=OneWriteProtocol,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,
     )
     await uvicorn.Server(config).serve(sockets=[sock])
 

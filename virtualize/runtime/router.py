@@ -11,9 +11,10 @@ one per virtual server: the tool tables are plain dictionaries built once at loa
 server costs no session manager, no task group and no lifespan; the handler picks the endpoint
 from the request's ``{server}`` path parameter. The price is that ``get_tool_input_schema``
 receives only a tool name: it answers from the aggregate's globally unique names and from
-per-server names that no other server uses, and ``None`` otherwise (the SDK then skips
-``Mcp-Param-*`` checks, which only matter for ``x-mcp-header``, never emitted). Either way a call
-never re-runs ``tools/list``.
+per-server names that no other server uses, and ``None`` otherwise (the SDK then skips its
+``Mcp-Param-*`` checks). Either way a call never re-runs ``tools/list``. It also answers ``None``
+for a schema without ``x-mcp-header``, the only thing those checks look for: the SDK would
+otherwise walk the whole input schema on every call (57 µs for Stripe's largest tool).
 
 Everything an agent can see is precomputed at load: ``mcp`` ``Tool`` objects, the pages of each
 tool list (stable order, each page's tools well under 1 MiB, the size clients accept), compiled
@@ -30,8 +31,8 @@ import importlib.util
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ PAGE_BUDGET = 900_000
 #: The router's own deadline backstop, beyond the invoker's (which should answer at the deadline).
 DEADLINE_GRACE = 1.0
 AGGREGATE = ""  # the aggregate endpoint's key
+#: The schema annotation (SEP-2243) whose ``Mcp-Param-*`` headers the SDK checks against the arguments.
+MCP_HEADER_KEY = '"x-mcp-header"'
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -213,7 +216,11 @@ class Router:
                 owners.setdefault(exposed, set()).add((entry.server.name, entry.tool))
                 schemas[exposed] = entry.check.schema
         # A name two tools answer to is ambiguous without the request's path: answer None.
-        return {name: schema for name, schema in schemas.items() if len(owners[name]) == 1}
+        return {
+            name: schema
+            for name, schema in schemas.items()
+            if len(owners[name]) == 1 and MCP_HEADER_KEY in json.dumps(schema)
+        }
 
     def tool_input_schema(self, name: str) -> Mapping[str, Any] | None:
         return self._schemas.get(name)
@@ -272,7 +279,7 @@ class Router:
             # A protocol error, as MCP "Error Handling" asks; tools a client may not use look absent.
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
         inbound_id = request.headers.get("x-request-id") if request is not None else None
-        request_id = inbound_id if inbound_id and _REQUEST_ID.match(inbound_id) else uuid.uuid4().hex
+        request_id = inbound_id if inbound_id and _REQUEST_ID.match(inbound_id) else secrets.token_hex(16)
         record = CallRecord()
         started = time.perf_counter()
         try:  # the per-call guard: one place where a bug becomes a result instead of a dead call

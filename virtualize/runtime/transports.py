@@ -169,8 +169,16 @@ async def serve_http(router: Router, access: Access, sock: socket.socket, host: 
         f"(per server: /servers/<name>/mcp)"
     )
     app = http_app(router, access, host=host, announce=announce)
+    # No proxy-header rewriting: nothing here reads the client's address or scheme, and the
+    # middleware would wrap every request for nothing.
     config = uvicorn.Config(
-        app, http=OneWriteProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+        app,
+        http=OneWriteProtocol,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,
     )
     await uvicorn.Server(config).serve(sockets=[sock])
 

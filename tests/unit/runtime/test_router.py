@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -175,12 +176,27 @@ async def test_an_unknown_tool_is_a_protocol_error() -> None:
     assert raised.value.code == -32602
 
 
-def test_input_schemas_are_looked_up_by_name_without_listing_and_ambiguous_names_answer_none() -> None:
-    router = _router(_server(petstore_manifest("a")), _server(petstore_manifest("b")))
-    assert router.tool_input_schema("a_getPet") == petstore_manifest().tools[3].input_schema
+def _with_header_annotation(manifest: Manifest) -> Manifest:
+    """The manifest with getPet's ``petId`` annotated for an ``Mcp-Param-Pet-Id`` header."""
+    tools = list(manifest.tools)
+    schema = json.loads(json.dumps(tools[3].input_schema))
+    schema["properties"]["petId"]["x-mcp-header"] = "Pet-Id"
+    tools[3] = tools[3].model_copy(update={"input_schema": schema})
+    return manifest.model_copy(update={"tools": tuple(tools)})
+
+
+def test_input_schemas_with_header_annotations_are_looked_up_by_name_and_ambiguous_names_answer_none() -> None:
+    router = _router(_server(_with_header_annotation(petstore_manifest("a"))), _server(petstore_manifest("b")))
+    annotated = _with_header_annotation(petstore_manifest()).tools[3].input_schema
+    assert router.tool_input_schema("a_getPet") == annotated
     assert router.tool_input_schema("getPet") is None  # both servers have one
-    solo = _router(_server(petstore_manifest()))
-    assert solo.tool_input_schema("getPet") == petstore_manifest().tools[3].input_schema
+    solo = _router(_server(_with_header_annotation(petstore_manifest())))
+    assert solo.tool_input_schema("getPet") == annotated
+
+
+def test_a_schema_without_header_annotations_is_not_handed_to_the_sdk_to_walk_on_every_call() -> None:
+    router = _router(_server(petstore_manifest()))
+    assert router.tool_input_schema("getPet") is None
 
 
 def test_two_manifests_with_the_same_server_name_are_refused() -> None:
