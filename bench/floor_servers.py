@@ -27,7 +27,7 @@ from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 
-from virtualize.runtime.transports import OneWriteProtocol, bind
+from virtualize.runtime.transports import bind, uvicorn_config
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -117,16 +117,7 @@ async def main() -> None:
     app = hop_app(upstream) if kind == "hop" else sdk_app(upstream)
     sock = bind("127.0.0.1", 0)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}/servers/petstore/mcp", file=sys.stderr, flush=True)
-    config = uvicorn.Config(  # as serve_http configures it
-        app,
-        http=OneWriteProtocol,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        proxy_headers=False,
-    )
-    await uvicorn.Server(config).serve(sockets=[sock])
+    await uvicorn.Server(uvicorn_config(app)).serve(sockets=[sock])
 
 
 if __name__ == "__main__":

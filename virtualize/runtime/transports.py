@@ -169,9 +169,14 @@ async def serve_http(router: Router, access: Access, sock: socket.socket, host: 
         f"(per server: /servers/<name>/mcp)"
     )
     app = http_app(router, access, host=host, announce=announce)
+    await uvicorn.Server(uvicorn_config(app)).serve(sockets=[sock])
+
+
+def uvicorn_config(app: Any) -> uvicorn.Config:
+    """How the gateway runs an ASGI app (the bench's floor servers run theirs the same way)."""
     # No proxy-header rewriting: nothing here reads the client's address or scheme, and the
     # middleware would wrap every request for nothing.
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app,
         http=OneWriteProtocol,
         log_config=None,
@@ -180,7 +185,6 @@ async def serve_http(router: Router, access: Access, sock: socket.socket, host: 
         lifespan="on",
         proxy_headers=False,
     )
-    await uvicorn.Server(config).serve(sockets=[sock])
 
 
 async def serve_stdio(router: Router) -> None:
