@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +23,7 @@ import anyio
 import pytest
 
 from tests.support.mcp_client import http_client, served
-from tests.support.upstream import RecordingUpstream
+from tests.support.upstream import Recorded, RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -103,6 +104,26 @@ def _env(secrets: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in secrets.items() if k != "BASIC_PAIR"}
 
 
+def _assert_placed(upstream: RecordingUpstream, folder: Path, secrets: dict[str, str]) -> None:
+    """Each operation's requests carry exactly its own scheme's credential, where the scheme puts it."""
+    auth = json.loads((folder / "auth.json").read_text(encoding="utf-8"))["schemes"]
+    own = {name: [secrets[variable] for variable in scheme["sources"].values()] for name, scheme in auth.items()}
+    user, password = (secrets[auth["basic"]["sources"][role]] for role in ("username", "password"))
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    expected: dict[str, tuple[str, Callable[[Recorded], bool]]] = {
+        "q": ("inQuery", lambda r: r.query == f"api_key={quote(own['inQuery'][0], safe='')}"),
+        "c": ("inCookie", lambda r: r.cookies == {"sid": own["inCookie"][0]}),
+        "b": ("bearer", lambda r: r.headers.get("authorization") == f"Bearer {own['bearer'][0]}"),
+        "basic": ("basic", lambda r: r.headers.get("authorization") == f"Basic {basic}"),
+    }
+    for prefix, (scheme, placed) in expected.items():
+        requests = [r for r in upstream.requests if r.path.startswith(f"/api/{prefix}/")]
+        assert requests and all(placed(r) for r in requests), (prefix, requests[:1])
+        others = [secret for name, values in own.items() if name != scheme for secret in values]
+        carried = " ".join(f"{r.path}?{r.query} {r.headers} {r.cookies}" for r in requests)
+        assert not [secret for secret in others if secret in carried], prefix
+
+
 async def _exercise(url: str, calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
     texts: list[str] = []
     async with http_client(url) as client:
@@ -135,13 +156,8 @@ async def test_no_credential_appears_in_any_answer_or_log_line_on_any_error_path
         ) as gateway:
             texts += await _exercise(gateway.url("leaky"), calls)
             texts += gateway.log_lines()
-        # The credentials did travel: the test would prove nothing if they had not.
-        sent = " ".join(f"{r.path}?{r.query} {r.headers} {r.cookies}" for r in upstream.requests)
-        assert all(
-            secret in sent
-            for variable, secret in secrets.items()
-            if "PASS" not in variable and "USER" not in variable and variable != "BASIC_PAIR"
-        )
+        # The credentials did travel, each where its scheme puts it: the test would prove nothing if they had not.
+        _assert_placed(upstream, folder, secrets)
     # An unreachable upstream, and every credential missing.
     with served([folder], upstreams={"leaky": "http://127.0.0.1:1/api"}, env=_env(secrets)) as gateway:
         texts += await _exercise(gateway.url("leaky"), [(tool, {"case": "x"}) for tool in TOOLS])
