@@ -52,10 +52,6 @@ TOKEN_EXPIRY_MARGIN = 30.0
 DEFAULT_TOKEN_LIFETIME = 3600.0
 TOKEN_REQUEST_TIMEOUT = 10.0
 REDACTED = "***"
-#: Header names whose values are secrets; ``redact_headers`` hides them in any log line.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
-)
 #: The roles each scheme kind reads (``AuthScheme.sources`` keys), as the compiler names them.
 ROLES: Mapping[str, tuple[str, ...]] = {
     "api_key": ("value",),
@@ -100,12 +96,6 @@ class SchemeOverride:
     sources: Mapping[str, str] = field(default_factory=dict)  # role -> variable, replacing the map's
     files: Mapping[str, str] = field(default_factory=dict)  # role -> file holding it, replacing either
     forward_caller: bool | None = None
-
-
-def redact_headers(headers: Mapping[str, str] | httpx.Headers, extra: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Headers safe to log: the values of credential-bearing headers replaced by ``***``."""
-    hidden = SENSITIVE_HEADERS | {name.lower() for name in extra}
-    return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
 
 
 @dataclass(slots=True)
@@ -225,10 +215,6 @@ class CredentialStore:
             except _Unusable as exc:
                 lines.append(exc.failure.message)
         return lines
-
-    def redact(self, text: str) -> str:
-        """``text`` with every credential value this store knows replaced by ``***``."""
-        return _redact(text, self._secrets())
 
     def scrub(self, failure: Failure, used: Sequence[ResolvedCredential] = ()) -> Failure:
         """``failure`` with every credential value it quotes replaced by ``***``.

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from virtualize.manifest.model import AuthMap, AuthScheme, SecurityUse
-from virtualize.runtime.credentials import CredentialStore, ResolvedCredential, SchemeOverride, redact_headers
+from virtualize.runtime.credentials import CredentialStore, ResolvedCredential, SchemeOverride
 from virtualize.runtime.outcomes import Failure
 
 pytestmark = pytest.mark.anyio
@@ -254,16 +254,10 @@ async def test_a_token_endpoint_refusing_the_client_is_unauthorized_and_an_unrea
     assert "shh" not in refused.message + down.message
 
 
-async def test_secrets_never_show_in_repr_or_redacted_text() -> None:
+async def test_a_resolved_credential_never_shows_its_value_in_repr() -> None:
     pets = store({"PETS_KEY": "k-123456"}, key=KEY_IN["header"])
     credentials = await pets.resolve(needs("key"))
     assert "k-123456" not in repr(credentials)
-    assert pets.redact("sent X-API-Key: k-123456 upstream") == "sent X-API-Key: *** upstream"
-    assert redact_headers({"Authorization": "Bearer x", "X-API-Key": "k", "Accept": "a"}) == {
-        "Authorization": "***",
-        "X-API-Key": "***",
-        "Accept": "a",
-    }
 
 
 async def test_a_failure_that_quotes_a_credential_is_scrubbed_in_every_text_it_carries() -> None:
