@@ -60,10 +60,6 @@ class Selection(_Strict):
             }
         )
 
-    @property
-    def is_empty(self) -> bool:
-        return not any(getattr(self, field) for field in Selection.model_fields)
-
 
 class AnnotationOverride(_Strict):
     read_only_hint: bool | None = Field(default=None, alias="readOnlyHint")

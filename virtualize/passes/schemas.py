@@ -78,10 +78,6 @@ def def_name(ref: str) -> str | None:
     return first.replace("~1", "/").replace("~0", "~")
 
 
-def def_ref(name: str) -> str:
-    return DEFS_PREFIX + name.replace("~", "~0").replace("/", "~1")
-
-
 def size_of(schema: Any) -> int:
     """Bytes of the compact JSON an MCP client receives for ``schema``."""
     return len(json.dumps(schema, separators=(",", ":"), ensure_ascii=False).encode())

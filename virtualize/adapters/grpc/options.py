@@ -60,10 +60,6 @@ def field_behaviors(raw: bytes) -> frozenset[str]:
     return frozenset(_FIELD_BEHAVIORS.get(number, str(number)) for number in numbers)
 
 
-def is_deprecated(raw: bytes, options_type: type[Any]) -> bool:
-    return bool(options_type.FromString(raw).deprecated)
-
-
 def _http_rule(data: bytes, pool: descriptor_pool.DescriptorPool) -> dict[str, Any] | None:
     """The rule as its proto3 JSON form, e.g. ``{"get": "/v1/{name=shelves/*}"}``."""
     try:

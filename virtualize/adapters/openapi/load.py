@@ -51,11 +51,6 @@ class Located(NamedTuple):
     pointer: str
 
 
-def escape(token: object) -> str:
-    """One JSON pointer reference token (RFC 6901 §3)."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def child(pointer: str, *tokens: object) -> str:
     for token in tokens:
         text = token if isinstance(token, str) else str(token)

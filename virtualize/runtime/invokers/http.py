@@ -96,7 +96,6 @@ class _Plan:
     body_kind: BodyKind | None
     whole_body: Param | None
     body_fields: tuple[Param, ...]
-    accept: str
     # Precomputed per tool, so a call only appends what varies: the default headers keyed by
     # lower-cased name (a declared header parameter or a credential replaces one in place, as
     # ``httpx.Headers.__setitem__`` would), and the server URL's text before the target.
@@ -223,7 +222,6 @@ def plan_for(tool: str, binding: HttpBinding, input_schema: Mapping[str, Any], s
         body_kind=_body_kind(binding.body),
         whole_body=whole_body,
         body_fields=tuple(params.get("body_field", ())),
-        accept=_accept(binding),
         defaults={
             name.lower(): (name, value)
             for name, value in (
