@@ -211,16 +211,15 @@ class Router:
         """Exposed name -> input schema, for names that mean one tool on every endpoint."""
         owners: dict[str, set[tuple[str, str]]] = {}
         schemas: dict[str, Mapping[str, Any]] = {}
+        annotated: dict[int, bool] = {}  # by schema identity: a tool's check serves both its endpoints
         for endpoint in self.endpoints.values():
             for exposed, entry in endpoint.entries.items():
                 owners.setdefault(exposed, set()).add((entry.server.name, entry.tool))
-                schemas[exposed] = entry.check.schema
+                schema = schemas[exposed] = entry.check.schema
+                if id(schema) not in annotated:
+                    annotated[id(schema)] = MCP_HEADER_KEY in json.dumps(schema)
         # A name two tools answer to is ambiguous without the request's path: answer None.
-        return {
-            name: schema
-            for name, schema in schemas.items()
-            if len(owners[name]) == 1 and MCP_HEADER_KEY in json.dumps(schema)
-        }
+        return {name: schema for name, schema in schemas.items() if len(owners[name]) == 1 and annotated[id(schema)]}
 
     def tool_input_schema(self, name: str) -> Mapping[str, Any] | None:
         return self._schemas.get(name)
