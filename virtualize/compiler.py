@@ -85,6 +85,9 @@ def compile_spec(
         )
     diagnostics = Diagnostics()
     adapter_options = _adapter_options(config, options)
+    if adapter_options.ref_root is None and spec.resolve().is_relative_to(project):
+        # A spec in the project may refer to any file of the project (``../shared/`` layouts), no further.
+        adapter_options = adapter_options.model_copy(update={"ref_root": project})
     reflect = adapter_options.reflect  # gRPC server reflection: the server is the descriptor
     try:
         source = b"" if reflect else spec.read_bytes()

@@ -183,6 +183,7 @@ def read_config(path: Path) -> ConfigFile:
                 update={
                     "documents": tuple(base / p for p in adapter.documents),
                     "include_paths": tuple(base / p for p in adapter.include_paths),
+                    "ref_root": base / adapter.ref_root if adapter.ref_root is not None else None,
                 }
             )
         }
@@ -215,6 +216,8 @@ def parse_builds(data: dict[str, Any], path: Path) -> list[tuple[Path, BuildOpti
         for key in ("documents", "include_paths"):  # relative to the project file, like `spec`
             if isinstance(adapter.get(key), list):
                 adapter[key] = [base / item for item in adapter[key]]
+        if isinstance(adapter.get("ref_root"), str):
+            adapter["ref_root"] = base / adapter["ref_root"]
         try:
             AdapterOptions.model_validate(adapter)
             built = BuildOptions.model_validate(

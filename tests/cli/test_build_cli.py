@@ -291,3 +291,25 @@ def test_inspect_of_a_folder_without_manifests_is_an_error(tmp_path: Path):
     result = run("inspect", tmp_path)
     assert result.exit_code == 3
     assert "no manifests found here" in result.output
+
+
+SHARED_REF = MINIMAL.replace(
+    '      responses: {"200": {description: OK}}\n  /health:',
+    '      responses: {"200": {description: OK, content: {application/json: {schema: {$ref: "../shared/thing.yaml"}}}}}'
+    "\n  /health:",
+)
+
+
+def test_a_spec_may_refer_to_files_of_its_project_and_ref_root_reaches_further(tmp_path: Path):
+    project, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    write(project / "specs" / "api" / "mini.yaml", SHARED_REF)
+    write(project / "specs" / "shared" / "thing.yaml", "{type: object, properties: {id: {type: string}}}")
+    assert run("build", project / "specs" / "api" / "mini.yaml", "-o", project / "generated").exit_code == 0
+
+    write(elsewhere / "api" / "mini.yaml", SHARED_REF)  # outside the project: its own folder is the root
+    write(elsewhere / "shared" / "thing.yaml", "{type: object, properties: {id: {type: string}}}")
+    refused = run("build", elsewhere / "api" / "mini.yaml", "-o", project / "generated")
+    assert refused.exit_code != 0
+    assert "leads outside the ref root" in refused.output and "--ref-root" in refused.output
+    raised = run("build", elsewhere / "api" / "mini.yaml", "-o", project / "generated", "--ref-root", elsewhere)
+    assert raised.exit_code == 0, raised.output

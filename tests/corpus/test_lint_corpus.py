@@ -58,7 +58,7 @@ def _adapter(spec: Path) -> dict[str, object]:
         root = GRPC.joinpath(*parts[: 2 if parts[0] == "grpc-go-examples" else 1])
         roots = (root,) if root.name == "googleapis" else (root, GRPC / "googleapis")
         return {"target": "localhost:50051", "include_paths": roots}
-    return {}
+    return {"ref_root": CORPUS}  # multi-file specs refer to ../ of their entry; the corpus is trusted
 
 
 SPECS = [*_openapi(), *_graphql(), *_grpc()] if CORPUS.is_dir() else []

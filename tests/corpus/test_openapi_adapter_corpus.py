@@ -49,7 +49,7 @@ def schemas_of(api: Api) -> list[tuple[str, JsonSchema]]:
 def test_corpus_document_loads_with_valid_2020_12_schemas_and_local_refs(document: str) -> None:
     diagnostics = Diagnostics()
 
-    api = load_api(CORPUS / document, AdapterOptions(), diagnostics)
+    api = load_api(CORPUS / document, AdapterOptions(ref_root=CORPUS), diagnostics)
 
     assert [d.render() for d in diagnostics.errors] == []
     assert api is not None

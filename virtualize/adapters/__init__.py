@@ -26,6 +26,7 @@ class AdapterOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     allow_remote_refs: bool = False  # fetching arbitrary URLs at build time is an SSRF hole
+    ref_root: Path | None = None  # local $refs stay under it (default: the spec's own folder)
     # GraphQL
     endpoint: str | None = None
     headers: dict[str, str] = {}

@@ -37,7 +37,9 @@ _HINT_VERSION = "start the document with `openapi: 3.1.0`, `openapi: 3.0.3` or `
 
 def load(path: Path, options: AdapterOptions, diagnostics: Diagnostics) -> Api | None:
     """Compile the OpenAPI document ``path`` into an Api, reporting problems into ``diagnostics``."""
-    documents = Documents(path, allow_remote=options.allow_remote_refs, diagnostics=diagnostics)
+    documents = Documents(
+        path, allow_remote=options.allow_remote_refs, diagnostics=diagnostics, ref_root=options.ref_root
+    )
     root = documents.entry_root()
     if root is None:
         return None

@@ -12,6 +12,10 @@ follow, and it would fetch remote documents through a retriever we must gate any
 Safety (the document is untrusted input):
 - remote ``$ref``s (http, https) are refused unless ``allow_remote_refs``: fetching arbitrary
   URLs at build time is a server-side request forgery hole;
+- local ``$ref``s must stay under the ref root (``ref_root``; the compiler's default is the
+  project folder, or the spec's own folder when the spec lies outside the project), so a spec
+  under review cannot read ``/etc/passwd`` or ``~/.aws/credentials`` into a manifest; only
+  regular files are read (not ``/dev/zero`` or a FIFO), and none larger than ``MAX_FILE_BYTES``;
 - YAML is read as YAML 1.2, which OpenAPI recommends (section "Format"): ``no`` and ``off``
   stay strings and ``18:00`` is not a number of minutes, as YAML 1.1 readers make them. The
   reader, yaml-rs, bounds alias expansion (``_ALIAS_LIMITS``: the "billion laughs" is refused)
@@ -21,9 +25,11 @@ Safety (the document is untrusted input):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os.path
 import re
+import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
@@ -36,6 +42,7 @@ from virtualize.diagnostics import Diagnostics
 MAX_REF_CHAIN = 64  # a $ref to a $ref to ... this deep is a mistake, not a design
 REMOTE_TIMEOUT_SECONDS = 10.0
 REMOTE_MAX_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # 15 times Stripe's 4.2 MB, the largest description we know
 
 # Aliases are expanded by the parser; past this many replayed events a document is an alias
 # bomb ("billion laughs"), not an API description (stripe, the largest in the corpus, needs none).
@@ -71,9 +78,12 @@ class _Unreadable(Exception):
 class Documents:
     """Every document reachable from the entry file, parsed on first use and kept by file key."""
 
-    def __init__(self, entry: Path, *, allow_remote: bool, diagnostics: Diagnostics) -> None:
+    def __init__(
+        self, entry: Path, *, allow_remote: bool, diagnostics: Diagnostics, ref_root: Path | None = None
+    ) -> None:
         self.entry = os.path.normpath(str(entry))
         self._allow_remote = allow_remote
+        self._ref_root = os.path.realpath(ref_root if ref_root is not None else Path(self.entry).parent)
         self._diagnostics = diagnostics
         self._roots: dict[str, Any] = {}
         self._failed: set[str] = set()
@@ -148,12 +158,22 @@ class Documents:
     def _read(self, file: str) -> bytes:
         """A local file's bytes. A missing file other than the entry is reported where it is referenced."""
         try:
-            return Path(file).read_bytes()
+            # Non-blocking, so that opening a FIFO does not wait for a writer; only its kind is read then.
+            descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in a $ref'd path
             if file == self.entry:
                 reason = exc.strerror if isinstance(exc, OSError) else str(exc)
                 self.error(file, "", f"cannot read the file: {reason}", hint="check the path")
             raise _Unreadable(file) from exc
+        with os.fdopen(descriptor, "rb") as stream:
+            status = os.fstat(stream.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                self.error(file, "", "not a regular file (a device, FIFO or socket is never read)")
+                raise _Unreadable(file)
+            if status.st_size > MAX_FILE_BYTES:
+                self.error(file, "", f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+                raise _Unreadable(file)
+            return stream.read(MAX_FILE_BYTES + 1)
 
     def _parse(self, file: str, data: bytes) -> Any:
         try:
@@ -251,6 +271,7 @@ class Documents:
     def _target(self, ref: str, site: Located, where: str) -> Located | None:
         address, _, fragment = ref.partition("#")
         file = site.file
+        outside = False
         if address:
             if _is_remote(address) or _is_remote(site.file):
                 file = urljoin(site.file, address) if _is_remote(site.file) else address
@@ -270,13 +291,23 @@ class Documents:
                 return None
             else:
                 file = os.path.normpath(Path(site.file).parent / unquote(address))
-        try:
-            current = Located(self.root(file), file, "")
-        except _Unreadable:
+                outside = not self._under_ref_root(file)
+        current: Located | None = None
+        if not outside:
+            with contextlib.suppress(_Unreadable):
+                current = Located(self.root(file), file, "")
+        if current is None:
             # JSON Schema 2020-12 §8.2.1 (OpenAPI 3.1): a reference may name a schema by its `$id`
+            # (`/schemas/pet` is then an identifier, not a file, even outside the ref root)
             identified = self._identified(address, site) if address else None
             if identified is None:
-                if file != site.file:
+                if outside:
+                    self.error(
+                        site.file, where, f"$ref {ref!r} leads outside the ref root {self._ref_root}",
+                        hint="a spec may only refer to files under its project (or its own folder); "
+                        "if the file is meant to be read, name a higher folder with --ref-root",
+                    )  # fmt: skip
+                elif file != site.file:
                     self.warning(
                         site.file, where, f"$ref {ref!r} points to a file that cannot be read: {file}",
                         hint="check the path, relative to the file that holds the $ref",
@@ -315,6 +346,13 @@ class Documents:
                 )  # fmt: skip
                 return None
         return current
+
+    def _under_ref_root(self, file: str) -> bool:
+        """Whether ``file``, symbolic links followed, lies under the ref root (the entry always may)."""
+        if file == self.entry:
+            return True
+        real = os.path.realpath(file)
+        return real == self._ref_root or real.startswith(self._ref_root.rstrip(os.sep) + os.sep)
 
     def _identified(self, address: str, site: Located) -> Located | None:
         """The schema whose ``$id`` is exactly ``address``, in the referring document or the entry.

@@ -227,3 +227,65 @@ components:
         "Details": {"properties": {"id": {"type": "integer"}}},
         "Details_properties_id": {"type": "integer"},
     }
+
+
+def _refers_to(ref: str) -> str:
+    return f"""
+openapi: 3.0.3
+info: {{title: t, version: "1"}}
+paths:
+  /a:
+    get:
+      responses:
+        "200": {{description: ok, content: {{application/json: {{schema: {{$ref: '{ref}'}}}}}}}}
+"""
+
+
+SHARED_PET = "components: {schemas: {Pet: {type: object, properties: {name: {type: string}}}}}"
+
+
+def test_a_ref_may_not_leave_the_ref_root_unless_the_root_is_raised(tmp_path: Path) -> None:
+    write(tmp_path, {"api/openapi.yaml": _refers_to("../shared/pet.yaml#/components/schemas/Pet")})
+    write(tmp_path, {"shared/pet.yaml": SHARED_PET})
+
+    refused, diagnostics = compile_ir(tmp_path / "api" / "openapi.yaml")  # the root: the spec's own folder
+    error = diagnostics.errors[0]
+    assert (Path(error.file).name, error.pointer) == (
+        "openapi.yaml",
+        "/paths/~1a/get/responses/200/content/application~1json/schema/$ref",
+    )
+    assert "leads outside the ref root" in error.message and "--ref-root" in error.hint
+    assert refused is None or "Pet" not in refused.defs
+
+    allowed, diagnostics = compile_ir(tmp_path / "api" / "openapi.yaml", ref_root=tmp_path)
+    assert diagnostics.items == () and allowed is not None
+    assert allowed.defs["Pet"]["properties"] == {"name": {"type": "string"}}
+
+
+@pytest.mark.parametrize("how", ["absolute path", "symbolic link"])
+def test_a_secret_outside_the_root_is_never_read_into_the_api(tmp_path: Path, how: str) -> None:
+    secret = tmp_path / "home" / "credentials.yaml"
+    write(tmp_path, {"home/credentials.yaml": "aws_secret: s3cr3t-value"})
+    if how == "absolute path":
+        write(tmp_path, {"repo/openapi.yaml": _refers_to(f"{secret}")})
+    else:
+        write(tmp_path, {"repo/openapi.yaml": _refers_to("innocent.yaml")})
+        (tmp_path / "repo" / "innocent.yaml").symlink_to(secret)
+
+    api, diagnostics = compile_ir(tmp_path / "repo" / "openapi.yaml")
+
+    assert [e.message for e in diagnostics.errors if "outside the ref root" in e.message]
+    assert "s3cr3t-value" not in repr(api)
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    import os  # noqa: PLC0415
+
+    write(tmp_path, {"openapi.yaml": _refers_to("pipe.yaml")})
+    os.mkfifo(tmp_path / "pipe.yaml")  # opened for reading, a FIFO would wait for a writer forever
+
+    _, diagnostics = compile_ir(tmp_path / "openapi.yaml")
+
+    assert ("pipe.yaml", "not a regular file (a device, FIFO or socket is never read)") in [
+        (Path(e.file).name, e.message) for e in diagnostics.errors
+    ]
