@@ -183,6 +183,7 @@ async def test_any_error_on_a_mutation_is_a_failure_even_with_data(manifest: Man
         {"message": "audit log down", "path": "/deleteBook"},
         {"message": "data returned with the errors", "data": {"deleteBook": True}},
     )
+    assert not outcome.is_retryable  # it did something: the agent must not be told to repeat it
 
 
 @pytest.mark.parametrize(
@@ -292,6 +293,7 @@ async def test_a_non_graphql_error_answer_is_mapped_by_its_http_status(manifest:
     assert (outcome.category, outcome.status) == ("upstream_error", 503)
     assert outcome.upstream_message == '"<html>maintenance</html>"'
     assert invocation.record.attempts == 2  # a query is retried on 503
+    assert outcome.is_retryable
 
 
 async def test_a_mutation_is_not_retried(manifest: Manifest, upstream: Upstream) -> None:
@@ -302,6 +304,20 @@ async def test_a_mutation_is_not_retried(manifest: Manifest, upstream: Upstream)
     assert isinstance(outcome, Failure)
     assert invocation.record.attempts == 1
     assert len(upstream.received) == 1
+    assert not outcome.is_retryable  # nor is the agent told to retry what may have taken effect
+
+
+async def test_a_mutation_that_failed_with_errors_alone_is_not_retryable_a_query_is(
+    manifest: Manifest, upstream: Upstream
+) -> None:
+    upstream.canned = (200, {"data": None, "errors": [{"message": "resolver crashed"}]})
+
+    mutation, _ = await call(manifest, upstream.url, "deleteBook", {"id": "10"})
+    query, _ = await call(manifest, upstream.url, "now", {})
+
+    assert isinstance(mutation, Failure) and isinstance(query, Failure)
+    assert (mutation.category, query.category) == ("upstream_error", "upstream_error")
+    assert (mutation.is_retryable, query.is_retryable) == (False, True)
 
 
 async def test_a_wrong_endpoint_says_so(manifest: Manifest, upstream: Upstream) -> None:

@@ -226,6 +226,7 @@ class GraphQLInvoker:
         if answer.failure is not None:
             return answer.failure
         status = answer.status
+        mutation = binding.operation_type == "mutation"
         text = answer.body.decode("utf-8", errors="replace")
         if answer.truncated:
             limit = self._settings.max_response_bytes
@@ -235,12 +236,12 @@ class GraphQLInvoker:
         except ValueError:
             document = None
         if not isinstance(document, dict) or not ({"data", "errors"} & document.keys()):
-            return _status_failure(status, text, answer.retry_after)
+            return _status_failure(status, text, answer.retry_after, mutation=mutation)
         errors = _errors(document.get("errors"))
         data = document.get("data")
         if not errors:
             if data is None:
-                return _status_failure(status, text, answer.retry_after)
+                return _status_failure(status, text, answer.retry_after, mutation=mutation)
             return JsonValue(data, status=status)
         details = tuple(_detail(error) for error in errors[:MAX_ERRORS])
         if isinstance(data, dict) and all(value is None for value in data.values()):
@@ -265,7 +266,9 @@ class GraphQLInvoker:
             upstream_message="; ".join(str(e.get("message", "")) for e in errors[:MAX_ERRORS]),
             retry_after=answer.retry_after if category == "rate_limited" else None,
             details=details,
-            retryable=False if code in _NOT_RETRYABLE_CODES else None,
+            # A mutation may have done part of its work (it did, when data came back): as for a
+            # POST, repeating it could do that twice.
+            retryable=False if code in _NOT_RETRYABLE_CODES or (mutation and category == "upstream_error") else None,
         )
 
 
@@ -399,7 +402,7 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _status_failure(status: int | None, text: str, wait: float | None) -> Failure:
+def _status_failure(status: int | None, text: str, wait: float | None, *, mutation: bool) -> Failure:
     if status is not None and 200 <= status < 300:
         return Failure(
             "invalid_response",
@@ -422,6 +425,7 @@ def _status_failure(status: int | None, text: str, wait: float | None) -> Failur
         status=status,
         upstream_message=text or None,
         retry_after=wait if category in ("rate_limited", "upstream_error") else None,
+        retryable=False if mutation and category == "upstream_error" else None,
     )
 
 
