@@ -116,10 +116,33 @@ async def test_two_members_of_one_oneof_are_rejected_with_their_path(upstream: G
 
     assert outcome == Failure(
         "invalid_arguments",
-        "a oneof has more than one member set",
+        "/children/0: set at most one of userId, group_id (oneof owner)",
         details=({"path": "/children/0", "message": "set at most one of userId, group_id (oneof owner)"},),
     )
     assert upstream.metadata == []  # nothing reached the upstream
+
+
+@pytest.mark.parametrize(
+    ("arguments", "path"),
+    [
+        ({"name": "x", "anInt32": 1, "an_int32": 2}, "/"),
+        ({"name": "x", "an_int32": 2, "anInt32": 1}, "/"),
+        ({"name": "x", "parent": {"aString": "a", "a_string": "b"}}, "/parent"),
+        ({"name": "x", "children": [{}, {"someBytes": "AA==", "some_bytes": "AQ=="}]}, "/children/1"),
+    ],
+)
+async def test_a_field_given_under_both_its_names_is_rejected_not_overwritten(
+    upstream: GrpcUpstream, arguments: dict[str, Any], path: str
+) -> None:
+    manifest = build(upstream)
+    invoker = create_invoker(manifest, InvokerSettings())
+    outcome = await call(invoker, manifest, "EveryType_PutRecord", arguments)
+    await invoker.aclose()
+
+    assert isinstance(outcome, Failure) and outcome.category == "invalid_arguments"
+    [detail] = outcome.details
+    assert detail["path"] == path and "not both: they name the same field" in detail["message"]
+    assert upstream.metadata == []
 
 
 async def test_an_unknown_field_is_rejected_by_name(upstream: GrpcUpstream) -> None:

@@ -164,9 +164,10 @@ class GrpcInvoker:
                 return invalid_arguments(
                     f"{path or '/'} must be an object", [{"path": path or "/", "message": "not an object"}]
                 )
-            violations = oneof_violations(descriptor, document, path)
+            violations = ambiguity_violations(descriptor, document, path)
             if violations:
-                return invalid_arguments("a oneof has more than one member set", violations)
+                first = violations[0]
+                return invalid_arguments(f"{first['path']}: {first['message']}", violations)
             message = method.request()
             try:
                 json_format.ParseDict(document, message, descriptor_pool=self._pool)
@@ -363,13 +364,23 @@ def _request_document(binding: GrpcBinding, arguments: Mapping[str, Any]) -> Any
     return document
 
 
-def oneof_violations(descriptor: Descriptor, document: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
-    """Every oneof of ``document`` (and the messages it holds) with more than one member set.
+def ambiguity_violations(descriptor: Descriptor, document: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
+    """What ``document`` (and the messages it holds) sets twice: a oneof with more than one member
+    set, and a field given under both its names (``anInt32`` and ``an_int32``).
 
-    ``json_format`` rejects these too, but without saying where: this names the argument path.
+    ``json_format`` rejects the first without saying where, and silently keeps the last of the
+    second: this names the argument path of both.
     """
     violations: list[dict[str, Any]] = []
     fields = _fields_by_json_key(descriptor)
+    spellings: dict[str, list[str]] = {}
+    for key in document:
+        if key in fields:
+            spellings.setdefault(fields[key].full_name, []).append(key)
+    for keys in spellings.values():
+        if len(keys) > 1:
+            message = f"give {' or '.join(keys)}, not both: they name the same field"
+            violations.append({"path": path or "/", "message": message})
     for oneof in descriptor.oneofs:
         if len(oneof.fields) < 2:
             continue  # a proto3 `optional` field's synthetic oneof
@@ -394,13 +405,13 @@ def oneof_violations(descriptor: Descriptor, document: Mapping[str, Any], path: 
             if value_field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
                 for name, item in value.items():
                     if isinstance(item, dict):
-                        violations.extend(oneof_violations(value_field.message_type, item, f"{child}/{name}"))
+                        violations.extend(ambiguity_violations(value_field.message_type, item, f"{child}/{name}"))
         elif field.is_repeated and isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, dict):
-                    violations.extend(oneof_violations(nested, item, f"{child}/{index}"))
+                    violations.extend(ambiguity_violations(nested, item, f"{child}/{index}"))
         elif isinstance(value, dict):
-            violations.extend(oneof_violations(nested, value, child))
+            violations.extend(ambiguity_violations(nested, value, child))
     return violations
 
 
