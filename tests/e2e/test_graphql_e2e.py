@@ -105,11 +105,12 @@ async def test_the_tool_list_has_one_tool_per_query_field_and_enabled_mutation_a
 async def test_variables_of_every_kind_reach_the_server_coerced_and_absent_ones_are_not_sent(setup: Setup) -> None:
     start = len(setup.upstream.received)
 
-    result = await _call(setup, "echo", {"ids": 7, "count": 3, "binding": None, "when": "2026-01-02T03:04:05Z"})
+    result = await _call(setup, "echo", {"ids": 7, "count": 3.0, "binding": None, "when": "2026-01-02T03:04:05Z"})
 
     assert not result.is_error, result.content
     [received] = setup.since(start)
     assert received.variables == {"ids": ["7"], "count": 3, "binding": None, "when": "2026-01-02T03:04:05Z"}
+    assert type(received.variables["count"]) is int  # 3.0 went out as 3: strict servers refuse 3.0 for an Int
     assert received.headers["authorization"] == f"Bearer {TOKEN}"
     assert result.structured_content is not None
     assert json.loads(result.structured_content["echo"]) == {
@@ -124,7 +125,7 @@ async def test_variables_of_every_kind_reach_the_server_coerced_and_absent_ones_
 async def test_input_objects_recursive_inputs_and_oneof_inputs_round_trip(setup: Setup) -> None:
     start = len(setup.upstream.received)
 
-    by_key = await _call(setup, "book", {"key": {"id": 11}})
+    by_key = await _call(setup, "book", {"key": {"id": 11.0}})  # 11.0: a number with a zero fraction, nested
     listed = await _call(setup, "books", {"filter": {"title": "dis", "and": {"bindings": "PAPERBACK"}}, "first": 1})
 
     assert by_key.structured_content is not None
@@ -134,6 +135,7 @@ async def test_input_objects_recursive_inputs_and_oneof_inputs_round_trip(setup:
     assert listed.structured_content["books"]["pageInfo"] == {"hasNextPage": False, "endCursor": "10"}
     first, second = setup.since(start)
     assert first.variables == {"key": {"id": 11}}  # nested ID: GraphQL input coercion reads it on the server
+    assert type(first.variables["key"]["id"]) is int
     assert second.variables == {"filter": {"title": "dis", "and": {"bindings": "PAPERBACK"}}, "first": 1}
 
 

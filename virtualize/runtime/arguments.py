@@ -13,6 +13,10 @@ the rare invalid call with the paths and messages below. It never fetches a remo
 A bad call becomes ``invalid_arguments`` whose details name each offending field by JSON pointer
 (RFC 6901), so the model can fix exactly that field. Values pinned by configuration
 (``binding.fixed``) are merged after validation: the agent never sees or sets them.
+
+A number with a zero fraction is passed on as an integer (``3.0`` -> ``3``): JSON does not tell
+the two apart (RFC 8259 §6; JSON Schema's ``integer`` accepts ``3.0``), models write either, and
+strict upstreams refuse the fraction (a GraphQL ``Int``, a protobuf ``int32``, ``?limit=3.0``).
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ class ArgumentCheck:
         """The arguments to invoke with (``fixed`` merged in), or an ``invalid_arguments`` failure."""
         given = {} if arguments is None else arguments
         if self._fast is not None and self._fast.is_valid(given):
-            return {**given, **self._fixed} if self._fixed else dict(given)
+            return self._accepted(given)
         errors = list(itertools.islice(self._validator.iter_errors(given), MAX_REPORTED))
         if errors:
             unique = {(d["path"], d["keyword"], d["message"]): d for error in errors for d in _violations(error)}
@@ -115,4 +119,19 @@ class ArgumentCheck:
             where = first["path"] or "the arguments"
             more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
             return invalid_arguments(f"argument {where}: {first['message']}{more}", details)
-        return {**given, **self._fixed} if self._fixed else dict(given)
+        return self._accepted(given)
+
+    def _accepted(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        accepted = {name: _integral(value) for name, value in given.items()}
+        return {**accepted, **self._fixed} if self._fixed else accepted
+
+
+def _integral(value: Any) -> Any:
+    """``value`` with every number that has a zero fraction written as an integer."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    return value

@@ -36,6 +36,17 @@ def test_valid_arguments_pass_through_unchanged() -> None:
     assert ArgumentCheck(SCHEMA).check({"name": "Rex", "limit": 5}) == {"name": "Rex", "limit": 5}
 
 
+def test_numbers_with_a_zero_fraction_are_passed_on_as_integers_at_any_depth() -> None:
+    checked = ArgumentCheck(SCHEMA).check({"name": "Rex", "limit": 5.0, "owner": {"id": 7.0}, "filter": {"a/b": -0.0}})
+
+    assert checked == {"name": "Rex", "limit": 5, "owner": {"id": 7}, "filter": {"a/b": 0}}
+    assert isinstance(checked, dict)
+    assert [type(v) for v in (checked["limit"], checked["owner"]["id"], checked["filter"]["a/b"])] == [int, int, int]
+    listed = ArgumentCheck({"type": "object"}).check({"xs": [1.5, 2.0, [3.0]], "flag": True})
+    assert listed == {"xs": [1.5, 2, [3]], "flag": True}
+    assert isinstance(listed, dict) and listed["flag"] is True and type(listed["xs"][1]) is int
+
+
 def test_a_violation_names_the_field_by_json_pointer() -> None:
     failure = _failure({"name": "Rex", "limit": 500})
     assert [d["path"] for d in failure.details] == ["/limit"]

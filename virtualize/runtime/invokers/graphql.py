@@ -318,7 +318,11 @@ def variables(plan: Sequence[_Variable], arguments: Mapping[str, Any]) -> dict[s
 
 
 def coerce(value: Any, type_: TypeNode) -> Any:
-    """``value`` as GraphQL input coercion reads it for ``type_`` (§3.5.2 Int, §3.5.5 ID, §3.11 List)."""
+    """``value`` as GraphQL input coercion reads it for ``type_`` (§3.5.5 ID, §3.11 List).
+
+    (``3.0`` for an ``Int`` arrives as ``3`` already: the argument check writes integral numbers
+    as integers, at any depth.)
+    """
     if isinstance(type_, NonNullTypeNode):
         return coerce(value, type_.type)
     if value is None:
@@ -326,12 +330,8 @@ def coerce(value: Any, type_: TypeNode) -> Any:
     if isinstance(type_, ListTypeNode):
         items = value if isinstance(value, list) else [value]
         return [coerce(item, type_.type) for item in items]
-    if isinstance(type_, NamedTypeNode) and not isinstance(value, bool):
-        name = type_.name.value
-        if name == "ID" and isinstance(value, int):
-            return str(value)
-        if name in ("ID", "Int") and isinstance(value, float) and value.is_integer():
-            return str(int(value)) if name == "ID" else int(value)
+    if isinstance(type_, NamedTypeNode) and type_.name.value == "ID" and type(value) is int:
+        return str(value)
     return value
 
 
