@@ -4,8 +4,8 @@ The IR holds one set of shared schemas (``Api.defs``). A tool's ``inputSchema`` 
 ``outputSchema`` are separate documents, each with its own ``$defs``, so a def can be shown in
 two variants under its own name without renaming: the *request view* (read-only properties
 removed, OpenAPI 3.1 §4.8.24.1 ``readOnly``) in input schemas and the *result view* (write-only
-properties removed, validation-only keywords dropped, objects open, ``oneOf`` read as ``anyOf``)
-in output schemas. A result
+properties removed, validation-only keywords dropped, objects open) in output schemas. Both read
+``oneOf`` as ``anyOf`` (see ``_transform``). A result
 schema describes; it does not enforce (ARCHITECTURE, "A tool"): the official client refuses a
 whole result that breaks its schema, and real APIs send less than their specs promise.
 
@@ -217,14 +217,17 @@ class SchemaViews:
             for closing in ("additionalProperties", "unevaluatedProperties"):
                 if out.get(closing) is False:
                     del out[closing]
-            if isinstance(out.get("oneOf"), list):
-                # Open objects without `required` match several branches at once, and oneOf
-                # demands exactly one: a relaxed result says anyOf, or valid results are refused.
-                branches = out.pop("oneOf")
-                if "anyOf" in out:
-                    out["allOf"] = [*out.get("allOf", []), {"anyOf": branches}]
-                else:
-                    out["anyOf"] = branches
+        if isinstance(out.get("oneOf"), list):
+            # oneOf demands exactly one matching branch. Open objects (what OpenAPI schemas mostly
+            # are, and every relaxed result) match several at once, so oneOf would refuse every
+            # argument or result that fits two: `{radius}` and `{side}` both accept {"radius": 2}.
+            # anyOf keeps the choice, lets the upstream pick, and is what more model clients read.
+            # A discriminated oneOf loses nothing: its branches carry exclusive `const` selectors.
+            branches = out.pop("oneOf")
+            if "anyOf" in out:
+                out["allOf"] = [*out.get("allOf", []), {"anyOf": branches}]
+            else:
+                out["anyOf"] = branches
         return out
 
     # -- shared defs --------------------------------------------------------------------------

@@ -56,3 +56,22 @@ def test_references_to_missing_defs_are_collected_for_a_diagnostic():
     views = SchemaViews({})
     views.view({"$ref": "#/$defs/Gone"}, Mode.REQUEST)
     assert views.unresolved == {"#/$defs/Gone"}
+
+
+def test_one_of_is_read_as_any_of_so_overlapping_open_branches_stay_callable():
+    from virtualize.runtime.arguments import ArgumentCheck  # noqa: PLC0415
+
+    shapes = {
+        "oneOf": [
+            {"type": "object", "properties": {"radius": {"type": "number"}}},
+            {"type": "object", "properties": {"side": {"type": "number"}}},
+        ]
+    }
+    for mode in Mode:
+        view = SchemaViews({}).view(shapes, mode)
+        assert "oneOf" not in view and len(view["anyOf"]) == 2
+    request = SchemaViews({}).view({"type": "object", "properties": {"body": shapes}}, Mode.REQUEST)
+    # {"radius": 2} fits both branches: oneOf would refuse it, and every other call too
+    assert ArgumentCheck(request).check({"body": {"radius": 2}}) == {"body": {"radius": 2}}
+    mixed = SchemaViews({}).view({"anyOf": [{"type": "string"}], "oneOf": [{"type": "integer"}]}, Mode.REQUEST)
+    assert mixed == {"anyOf": [{"type": "string"}], "allOf": [{"anyOf": [{"type": "integer"}]}]}
