@@ -237,6 +237,24 @@ async def test_an_upstream_that_hangs_becomes_a_timeout(gateway: Gateway, upstre
     assert [r.path for r in upstream.requests] == ["/v1/pets/1001"]
 
 
+async def test_a_client_that_cancels_stops_the_upstream_call_and_the_gateway_serves_on(
+    gateway: Gateway, upstream: RecordingUpstream
+) -> None:
+    upstream.reply("GET", "/v1/pets/1003", fault="hang")
+    async with http_client(gateway.url("petstore"), headers={"X-Request-Id": "cancel-me"}) as client:
+        with anyio.move_on_after(0.5) as waited:  # well inside the serve timeout (2 s)
+            await client.call_tool("getPet", {"petId": 1003})
+    assert waited.cancelled_caught
+
+    # Closing the response stream is how a 2026-07-28 client cancels: the work stops, not at the
+    # deadline as a timeout, and the call is still counted and logged.
+    [line] = gateway.call_lines(request_id="cancel-me", at_least=1)
+    assert line["category"] == "cancelled"
+    assert [r.path for r in upstream.requests][-1] == "/v1/pets/1003"
+    upstream.reply("GET", "/v1/pets/1", json={"id": 1, "name": "One"})
+    assert (await _call(gateway, "getPet", {"petId": 1})).structured_content == {"id": 1, "name": "One"}
+
+
 async def test_an_upstream_that_closes_the_connection_becomes_unavailable(
     gateway: Gateway, upstream: RecordingUpstream
 ) -> None:

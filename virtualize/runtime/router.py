@@ -284,6 +284,10 @@ class Router:
         try:  # the per-call guard: one place where a bug becomes a result instead of a dead call
             outcome = await self._invoke(entry, params.arguments, grant, request_id, record)
             result = to_result(outcome, entry.shape)
+        except anyio.get_cancelled_exc_class():
+            # The client went away (HTTP) or cancelled (stdio): no answer is owed, but the call is counted.
+            self._account(entry, "cancelled", record.status, started=started, request_id=request_id, record=record)
+            raise
         except Exception:
             logger.exception("bug while calling %s/%s (request %s)", entry.server.name, entry.tool, request_id)
             outcome = Failure(
@@ -292,10 +296,25 @@ class Router:
             )
             result = to_result(outcome, entry.shape)
         status = record.status if record.status is not None else getattr(outcome, "status", None)
+        category = outcome.category if isinstance(outcome, Failure) else "ok"
+        self._account(entry, category, status, started=started, request_id=request_id, record=record)
+        return result
+
+    def _account(
+        self,
+        entry: _Entry,
+        category: str,
+        status: int | str | None,
+        *,
+        started: float,
+        request_id: str,
+        record: CallRecord,
+    ) -> None:
+        """The call's metrics and its one log line."""
         event = CallEvent(
             server=entry.server.name,
             tool=entry.tool,
-            category=outcome.category if isinstance(outcome, Failure) else "ok",
+            category=category,
             status=status,
             seconds=time.perf_counter() - started,
             request_id=request_id,
@@ -303,7 +322,6 @@ class Router:
         )
         self.metrics.record(event)
         log_call(event)
-        return result
 
     async def _invoke(
         self,

@@ -13,6 +13,12 @@ One ``StreamableHTTPSessionManager`` serves every MCP route. It routes by ``MCP-
 take the legacy path, run ``stateless`` because no tool here sends server-to-client requests (so
 no session table to grow, and no session minted on one path can be replayed on another).
 ``json_response`` answers every request with one JSON body rather than an SSE stream.
+
+A client cancels a 2026-07-28 request by closing its response stream. In JSON mode the SDK does
+not watch for that (its SSE mode does, with a task group, a stream and two tasks per request:
+about 0.3 ms of CPU per call, measured), so the gateway does it more cheaply: each MCP request
+runs in a cancel scope, and the HTTP protocol cancels it when its connection is lost before the
+answer is complete (``StopOnDisconnect`` and ``GatewayProtocol``). The upstream call stops with it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import uvicorn
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -32,6 +39,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from virtualize.runtime.access import Access, GatewayGuard, is_loopback
@@ -39,6 +47,9 @@ from virtualize.runtime.observability import METRICS_CONTENT_TYPE
 from virtualize.runtime.router import Router
 
 logger = logging.getLogger("virtualize.serve")
+
+#: Where a request's ASGI scope holds the callable that stops its work (set by ``StopOnDisconnect``).
+STOP_KEY = "virtualize.stop"
 
 _LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
 _LOCAL_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -60,7 +71,7 @@ def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announc
         stateless=True,
         security_settings=_security(host),
     )
-    endpoint = GatewayGuard(StreamableHTTPASGIApp(manager), access, router.servers)
+    endpoint = GatewayGuard(StopOnDisconnect(StreamableHTTPASGIApp(manager)), access, router.servers)
     ready = False
 
     @contextlib.asynccontextmanager
@@ -117,6 +128,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class StopOnDisconnect:
+    """Runs each request in a cancel scope that ``GatewayProtocol`` cancels when the client leaves."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with anyio.CancelScope() as cancel:
+            scope[STOP_KEY] = cancel.cancel
+            await self.app(scope, receive, send)
+
+
 class _OneWriteTransport:
     """Sends an answer's status line and headers together with its body, in one write.
 
@@ -154,11 +177,20 @@ class _OneWriteTransport:
         return getattr(self._transport, name)
 
 
-class OneWriteProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol writing each answer in one piece (the bench's floor servers use it too)."""
+class GatewayProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol writing each answer in one piece, and stopping a request's work
+    when its connection is lost before the answer is complete (the bench's floor servers use it too)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_OneWriteTransport(transport))  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            stop = cycle.scope.get(STOP_KEY)
+            if callable(stop):
+                stop()
+        super().connection_lost(exc)
 
 
 async def serve_http(router: Router, access: Access, sock: socket.socket, host: str) -> None:
@@ -178,7 +210,7 @@ def uvicorn_config(app: Any) -> uvicorn.Config:
     # middleware would wrap every request for nothing.
     return uvicorn.Config(
         app,
-        http=OneWriteProtocol,
+        http=GatewayProtocol,
         log_config=None,
         log_level="warning",
         access_log=False,
