@@ -130,6 +130,10 @@ class SchemaConverter:
         self._broken = False
         self._edges: dict[str, set[str]] = {}
         self._broken_defs: set[str] = set()
+        # Set while converting the items of an ``allOf``: there a ``$ref`` to a polymorphic base
+        # is the base itself (``Cat: allOf: [Pet, ...]``), not "any of Pet's subtypes".
+        self._in_all_of = False
+        self._subtypes: dict[tuple[str, str], list[tuple[str | None, str]]] = {}
 
     def reserve(self, place: Located, name: str) -> None:
         """Give the component at ``place`` its own name, whatever order references reach it in.
@@ -203,6 +207,64 @@ class SchemaConverter:
         self._refs.add(name)
         return f"#/$defs/{name}"
 
+    def _polymorphic(self, place: Located) -> list[JsonSchema] | None:
+        """A reference to a base schema whose ``discriminator`` selects subtypes (OpenAPI 3.1
+        §4.8.25, "allOf" inheritance: ``Cat: allOf: [Pet, ...]``): its value may be any subtype, so
+        the reference becomes ``anyOf`` them, each carrying its discriminator value when the mapping
+        names it. Read as the base alone, a Cat's own fields would be refused. None for any other
+        reference (a base with ``oneOf``/``anyOf`` says its alternatives itself)."""
+        target = self._documents.target(place.node["$ref"], place)
+        if target is not None and _is_bare_ref(target.node):
+            target = self._documents.follow(target)
+        node = target.node if target is not None else None
+        if target is None or not isinstance(node, dict) or "oneOf" in node or "anyOf" in node:
+            return None
+        discriminator = node.get("discriminator")
+        if isinstance(discriminator, str):  # Swagger 2.0: the property name alone
+            discriminator = {"propertyName": discriminator}
+        if not isinstance(discriminator, dict) or not isinstance(discriminator.get("propertyName"), str):
+            return None
+        key = (target.file, target.pointer)
+        if key not in self._subtypes:
+            self._subtypes[key] = self._find_subtypes(target, discriminator)
+        alternatives: list[JsonSchema] = []
+        for value, ref in self._subtypes[key]:
+            site = Located({"$ref": ref}, target.file, child(target.pointer, "discriminator"))
+            if self._documents.target(ref, site) is None:
+                continue  # reported there; the other subtypes still stand
+            name = self._ref(site)
+            if name is None:
+                continue
+            branch: JsonSchema = {"$ref": name}
+            if value is not None:
+                selector = discriminator["propertyName"]
+                branch.update({"properties": {selector: {"const": value}}, "required": [selector]})
+            alternatives.append(branch)
+        return alternatives or None
+
+    def _find_subtypes(self, base: Located, discriminator: dict[str, Any]) -> list[tuple[str | None, str]]:
+        """(discriminator value or None, $ref) of each subtype: the mapping's, else every schema of
+        the base's document whose ``allOf`` names the base (the implicit mapping)."""
+        mapping = discriminator.get("mapping")
+        folder = "#/definitions/" if "/definitions/" in base.pointer else "#/components/schemas/"
+        found: list[tuple[str | None, str]] = []
+        if isinstance(mapping, dict) and mapping:
+            for value, ref in mapping.items():
+                if isinstance(ref, str) and ref:
+                    found.append((str(value), ref if "#" in ref or "." in ref else folder + ref))
+            # a mapping that names only the base itself says nothing about subtypes
+            own = f"#{base.pointer}"
+            return [] if all(ref == own for _, ref in found) else found
+        holder = base.pointer.rsplit("/", 1)[0]
+        schemas = self._documents.target(f"#{holder}", base)
+        own = f"#{base.pointer}"
+        if schemas is not None and isinstance(schemas.node, dict):
+            for name, schema in schemas.node.items():
+                parts = schema.get("allOf") if isinstance(schema, dict) else None
+                if isinstance(parts, list) and any(isinstance(p, dict) and p.get("$ref") == own for p in parts):
+                    found.append((None, child(f"#{holder}", name)))
+        return found
+
     def _new_name(self, target: Located) -> str:
         tokens = [t.replace("~1", "/").replace("~0", "~") for t in target.pointer.split("/")[1:]]
         stem = def_name(target.file.rsplit("/", 1)[-1].rsplit(".", 1)[0])
@@ -252,9 +314,15 @@ class SchemaConverter:
             )  # fmt: skip
             return {}
         out: JsonSchema = {}
+        in_all_of, self._in_all_of = self._in_all_of, False
         if "$ref" in node:
             ref = self._ref(place)
-            if ref is not None:
+            alternatives = None if ref is None or in_all_of else self._polymorphic(place)
+            if alternatives and len(alternatives) > 1:
+                out["anyOf"] = alternatives
+            elif alternatives:
+                out.update(alternatives[0])  # one subtype: the reference is to it (and its selector)
+            elif ref is not None:
                 out["$ref"] = ref
             if self._dialect != "3.1":
                 kept = {"$ref", "nullable", "x-nullable", "example", *_ANNOTATIONS}
@@ -273,7 +341,12 @@ class SchemaConverter:
             elif key in _SCHEMA_LISTS:
                 if isinstance(value, list) and value:
                     at = child(place.pointer, key)
-                    out[key] = [self._schema(Located(v, place.file, child(at, i))) for i, v in enumerate(value)]
+                    converted_items: list[JsonSchema | bool] = []
+                    for index, item in enumerate(value):
+                        self._in_all_of = key == "allOf"
+                        converted_items.append(self._schema(Located(item, place.file, child(at, index))))
+                    self._in_all_of = False
+                    out[key] = converted_items
                 else:
                     self._warn(place, key, f"{key} must be a non-empty list of schemas")
             elif key in _NUMBERS:

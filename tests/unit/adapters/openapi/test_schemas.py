@@ -258,3 +258,22 @@ def test_constraints_next_to_a_ref_count_only_where_the_version_says_so(
     )
 
     assert schema["properties"]["rate"] == {"$ref": "#/$defs/Amount", "description": "d", **kept}
+
+
+def test_a_discriminated_base_accepts_each_subtype_with_its_own_fields(tmp_path: Path) -> None:
+    from virtualize.compiler import compile_spec  # noqa: PLC0415
+    from virtualize.config import BuildOptions  # noqa: PLC0415
+    from virtualize.runtime.arguments import ArgumentCheck  # noqa: PLC0415
+    from virtualize.runtime.outcomes import Failure  # noqa: PLC0415
+
+    spec = Path(__file__).parents[3] / "golden" / "cases" / "discriminator-subtypes" / "input.yaml"
+    tools = {t.name: t for t in compile_spec(spec, BuildOptions(output=tmp_path / "out")).manifest.tools}
+    add_pet, add_shape = ArgumentCheck(tools["addPet"].input_schema), ArgumentCheck(tools["addShape"].input_schema)
+
+    cat = {"petType": "cat", "name": "Tom", "huntingSkill": "lazy"}  # a Cat's own field, refused before
+    assert add_pet.check({"body": cat}) == {"body": cat}
+    assert add_pet.check({"body": {"petType": "dog", "packSize": 3}}) == {"body": {"petType": "dog", "packSize": 3}}
+    assert isinstance(add_pet.check({"body": {"petType": "cat", "huntingSkill": "sleepy"}}), Failure)  # Cat's enum
+    assert isinstance(add_pet.check({"body": {"petType": "cow"}}), Failure)  # not a value the mapping names
+    # one (implicit) subtype: the reference is to it, so its fields are arguments of their own
+    assert add_shape.check({"kind": "Circle", "radius": 2}) == {"kind": "Circle", "radius": 2}
