@@ -16,7 +16,8 @@ Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its 
   through FastMCP's OpenAPI server on the same spec and upstream (run from ``.venv-bench``, created
   with fastmcp on first use by ``bench/fastmcp_env.py``; never in .venv), and their ratio;
 - cold start (process start to the first tools/list answer) and resident memory after loading the
-  largest compiled corpus spec (Stripe, 468 tools, compiled to a temporary folder first).
+  largest compiled corpus spec (Stripe, 468 tools, compiled to a temporary folder first), also as
+  memory per tool above the petstore gateway's.
 
 Numbers are from one machine at one moment: compare the ratios, not the absolutes.
 """
@@ -325,7 +326,8 @@ def main() -> None:
                 print("\n".join([*report, *floor_lines]))
                 return
             ours = {c: _rate(url, c, options.seconds) for c in (1, 8, 32)}
-            report.append(f"  gateway RSS with petstore loaded: {_rss_mib(gateway.pid):.1f} MiB")
+            baseline = (_rss_mib(gateway.pid), _tools_announced(log))
+            report.append(f"  gateway RSS with petstore loaded: {baseline[0]:.1f} MiB")
             report.extend(floor_lines)
         theirs: dict[int, float] = {}
         fastmcp = None if options.no_fastmcp else _fastmcp_python()
@@ -344,7 +346,7 @@ def main() -> None:
             why = "--no-fastmcp" if options.no_fastmcp else "installing it into .venv-bench failed (see above)"
             report.append(f"  (FastMCP not measured: {why})")
 
-    report.extend(cold_start(python))
+    report.extend(cold_start(python, baseline))
     print("\n".join(report))
 
 
@@ -373,7 +375,12 @@ def floors(python: str, upstream: str, calls: int, direct_p50: float) -> list[st
     return lines
 
 
-def cold_start(python: str) -> list[str]:
+def _tools_announced(log: list[str]) -> int:
+    return next(int(m.group(1)) for line in log if (m := re.search(r"(\d+) tool\(s\)", line)))
+
+
+def cold_start(python: str, baseline: tuple[float, int]) -> list[str]:
+    """Start-up on Stripe; memory per tool is the RSS above the petstore gateway's, per extra tool."""
     if not STRIPE.is_file():
         return ["cold start: the corpus (../shared/corpus) is missing"]
     folder = Path(tempfile.mkdtemp(prefix="virtualize-bench-"))
@@ -393,7 +400,8 @@ def cold_start(python: str) -> list[str]:
             "cold start on the largest corpus spec (Stripe)",
             f"  process start to first tools/list page: {first_at - started:.2f} s; "
             f"to the whole list: {walked - started:.2f} s ({tools} tools over {pages} pages under 1 MiB each)",
-            f"  resident memory after loading and listing: {rss:.1f} MiB",
+            f"  resident memory after loading and listing: {rss:.1f} MiB "
+            f"(about {(rss - baseline[0]) * 1024 / (tools - baseline[1]):.0f} KiB per tool above the petstore gateway)",
         ]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
