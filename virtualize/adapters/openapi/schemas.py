@@ -245,24 +245,23 @@ class SchemaConverter:
     def _find_subtypes(self, base: Located, discriminator: dict[str, Any]) -> list[tuple[str | None, str]]:
         """(discriminator value or None, $ref) of each subtype: the mapping's, else every schema of
         the base's document whose ``allOf`` names the base (the implicit mapping)."""
+        holder = base.pointer.rsplit("/", 1)[0]  # /components/schemas, /definitions
+        located = self._documents.target(f"#{holder}", base)
+        schemas = located.node if located is not None and isinstance(located.node, dict) else {}
+        own = f"#{base.pointer}"
         mapping = discriminator.get("mapping")
-        folder = "#/definitions/" if "/definitions/" in base.pointer else "#/components/schemas/"
         found: list[tuple[str | None, str]] = []
         if isinstance(mapping, dict) and mapping:
             for value, ref in mapping.items():
                 if isinstance(ref, str) and ref:
-                    found.append((str(value), ref if "#" in ref or "." in ref else folder + ref))
+                    # a schema's name (`pets.Cat` may be one), else a reference (`cat.yaml`, `#/...`)
+                    found.append((str(value), child(f"#{holder}", ref) if ref in schemas else ref))
             # a mapping that names only the base itself says nothing about subtypes
-            own = f"#{base.pointer}"
             return [] if all(ref == own for _, ref in found) else found
-        holder = base.pointer.rsplit("/", 1)[0]
-        schemas = self._documents.target(f"#{holder}", base)
-        own = f"#{base.pointer}"
-        if schemas is not None and isinstance(schemas.node, dict):
-            for name, schema in schemas.node.items():
-                parts = schema.get("allOf") if isinstance(schema, dict) else None
-                if isinstance(parts, list) and any(isinstance(p, dict) and p.get("$ref") == own for p in parts):
-                    found.append((None, child(f"#{holder}", name)))
+        for name, schema in schemas.items():
+            parts = schema.get("allOf") if isinstance(schema, dict) else None
+            if isinstance(parts, list) and any(isinstance(p, dict) and p.get("$ref") == own for p in parts):
+                found.append((None, child(f"#{holder}", name)))
         return found
 
     def _new_name(self, target: Located) -> str:
