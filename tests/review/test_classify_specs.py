@@ -99,6 +99,29 @@ def test_an_unchanged_spec_compiles_to_no_changes(tmp_path):
     assert classify(tmp_path, lambda spec: None) == []
 
 
+def test_an_unchanged_body_is_no_change_and_its_requiredness_is_classed_when_it_changes(tmp_path):
+    def with_body(required: bool) -> Callable[[dict[str, Any]], object]:
+        def mutate(spec: dict[str, Any]) -> None:
+            body = {"required": required, "content": {"application/json": {"schema": PET_REF}}}
+            spec["paths"]["/pets"]["post"] = {
+                "operationId": "addPet",
+                "requestBody": body,
+                "responses": {"201": {"description": "added"}},
+            }
+
+        return mutate
+
+    required, optional = copy.deepcopy(SPEC), copy.deepcopy(SPEC)
+    with_body(True)(required)
+    with_body(False)(optional)
+    same = diff_manifests(build(tmp_path, required), build(tmp_path, required))
+    assert same.changes == ()  # it said "the request body is now required" for every body
+    relaxed = diff_manifests(build(tmp_path, required), build(tmp_path, optional))
+    tightened = diff_manifests(build(tmp_path, optional), build(tmp_path, required))
+    assert ("additive", "binding-body-made-optional") in [(c.kind, c.code) for c in relaxed.changes]
+    assert ("breaking", "binding-body-made-required") in [(c.kind, c.code) for c in tightened.changes]
+
+
 def test_a_removed_operation_is_a_breaking_tool_removal(tmp_path):
     assert classify(tmp_path, lambda spec: spec["paths"]["/pets/{petId}"].pop("delete")) == [
         ("breaking", "tool-removed", "deletePet", "tools"),

@@ -81,18 +81,18 @@ def _http_changes(old: HttpBinding, new: HttpBinding, tool: str, upstream: _Upst
         after = ", ".join(s.url for s in new.servers) or "none"
         message = f"server changed from {before} to {after} (credentials go there too)"
         yield upstream("binding-server-changed", "/servers", message)
-    if (
-        old.body is not None
-        and new.body is not None
-        and old.body.model_copy(update={"required": False}) == (new.body.model_copy(update={"required": False}))
-    ):
-        if new.body.required:
+    if old.body != new.body:
+        if (
+            old.body is None
+            or new.body is None
+            or old.body.model_copy(update={"required": new.body.required}) != new.body
+        ):
+            yield upstream("binding-body-changed", "/body", f"request body changed from {_body(old)} to {_body(new)}")
+        elif new.body.required:  # only `required` changed
             yield upstream("binding-body-made-required", "/body/required", "the request body is now required")
         else:
             message = "the request body is now optional"
             yield Change("additive", "binding-body-made-optional", tool, "bindings", "/body/required", message)
-    elif old.body != new.body:
-        yield upstream("binding-body-changed", "/body", f"request body changed from {_body(old)} to {_body(new)}")
     lost = [t for t in old.success_media_types if t not in new.success_media_types]
     gained = [t for t in new.success_media_types if t not in old.success_media_types]
     if lost:
