@@ -324,3 +324,61 @@ def test_reports_escape_invisible_characters_and_table_pipes():
 def test_a_report_without_changes_says_so():
     markdown = render_markdown([diff_manifests(pets(), pets())])
     assert "No changes" in markdown
+
+
+def test_changes_inside_alternatives_are_found_through_their_refs_and_reordering_is_none():
+    def pets_input(cat_required: list[str], order: tuple[str, str] = ("Cat", "Dog")) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"pet": {"anyOf": [{"$ref": f"#/$defs/{name}"} for name in order]}},
+            "$defs": {
+                "Cat": {"type": "object", "properties": {"lives": {"type": "integer"}}, "required": cat_required},
+                "Dog": {"type": "object", "properties": {"bark": {"type": "string"}}},
+            },
+        }
+
+    old = with_input(pets_input([]))
+    where = "/inputSchema/properties/pet/anyOf/0/properties/lives"
+    assert changes_between(old, with_input(pets_input(["lives"]))) == [
+        Change("breaking", "property-made-required", "list_pets", "tools", where, "property `lives` is now required")
+    ]  # the anyOf text is the same: it used to report nothing
+    assert changes_between(old, with_input(pets_input([], ("Dog", "Cat")))) == []
+
+
+def test_two_uses_of_one_ref_with_different_siblings_are_compared_apart():
+    def names(first: int, last: int) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {
+                "first": {"$ref": "#/$defs/Name", "maxLength": first},
+                "last": {"$ref": "#/$defs/Name", "maxLength": last},
+            },
+            "$defs": {"Name": {"type": "string"}},
+        }
+
+    found = [(c.kind, c.code, c.where) for c in changes_between(with_input(names(50, 50)), with_input(names(60, 3)))]
+    assert found == [
+        ("additive", "constraint-loosened", "/inputSchema/properties/first"),
+        ("breaking", "constraint-tightened", "/inputSchema/properties/last"),
+    ]
+
+
+def test_a_map_whose_values_become_typed_is_narrowed():
+    def meta(values: Any) -> dict[str, Any]:
+        return {"type": "object", "properties": {"meta": {"type": "object", "additionalProperties": values}}}
+
+    [change] = changes_between(with_input(meta(True)), with_input(meta({"type": "integer"})))
+    assert (change.kind, change.code, change.where) == (
+        "breaking",
+        "type-narrowed",
+        "/inputSchema/properties/meta/additionalProperties",
+    )
+
+
+def test_a_result_field_that_loses_its_enum_is_breaking():
+    def output(status: dict[str, Any]) -> Manifest:
+        schema = {"type": "object", "properties": {"status": status}}
+        return pets(list_pets=tool("list_pets", schema=LIST_PETS_INPUT, outputSchema=schema))
+
+    [change] = changes_between(output({"type": "string", "enum": ["a", "b"]}), output({"type": "string"}))
+    assert (change.kind, change.code) == ("breaking", "enum-removed")  # it may now return anything

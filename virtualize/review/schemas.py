@@ -114,8 +114,10 @@ class _SchemaComparer:
             return  # equal text with references into changed $defs may still mean different schemas
         if old_ref or new_ref:
             # A recursive schema on one side only would otherwise be walked forever against the
-            # same schema on the other side: key the pair by reference, or by content.
-            key = (old_ref or json.dumps(old, sort_keys=True), new_ref or json.dumps(new, sort_keys=True))
+            # same schema on the other side: key the pair by reference and content (the content
+            # holds the reference's siblings: `{$ref: Name, maxLength: 50}` in two places may change
+            # two ways).
+            key = (old_ref + json.dumps(old, sort_keys=True), new_ref + json.dumps(new, sort_keys=True))
             if key in self._seen:
                 return
             self._seen.add(key)
@@ -157,7 +159,8 @@ class _SchemaComparer:
         if a is None and b is not None:
             yield self._change(self._narrowing(), "enum-added", where, f"{what} now restricted to {_values(b)}")
         elif a is not None and b is None:
-            yield self._change("additive", "enum-removed", where, f"{what} no longer restricted to {_values(a)}")
+            message = f"{what} no longer restricted to {_values(a)}"
+            yield self._change(self._widening(), "enum-removed", where, message)
         elif a is not None and b is not None:
             gone = [v for v in a if v not in b]
             added = [v for v in b if v not in a]
@@ -211,9 +214,12 @@ class _SchemaComparer:
             subject = "the tool" if where == "/inputSchema" else self._noun(where)
             at = f"{where}/additionalProperties"
             yield self._change(kind, "additional-properties-changed", at, f"{subject} {state} undeclared properties")
-        elif isinstance(old.get("additionalProperties"), dict) and isinstance(new.get("additionalProperties"), dict):
+        elif not closed_a and not closed_b and old.get("additionalProperties") != new.get("additionalProperties"):
+            # a map's values: absent or `true` is any value, so `true` -> `{type: integer}` narrows
             at = f"{where}/additionalProperties"
-            yield from self._compare(old["additionalProperties"], new["additionalProperties"], at)
+            yield from self._compare(
+                _as_schema(old.get("additionalProperties")), _as_schema(new.get("additionalProperties")), at
+            )
 
     def _output_property(
         self, prop: str, before: dict[str, Any], after: dict[str, Any], made_optional: bool, at: str
@@ -248,19 +254,40 @@ class _SchemaComparer:
             yield from self._compare(before[prop], after[prop], at)
 
     def _alternatives(self, keyword: str, old: Any, new: Any, where: str, what: str) -> Iterator[Change]:
-        if old == new:
-            return
-        a = {json.dumps(x, sort_keys=True) for x in old} if isinstance(old, list) else set()
-        b = {json.dumps(x, sort_keys=True) for x in new} if isinstance(new, list) else set()
+        """Alternatives gained or lost, and what changed inside each one both sides have.
+
+        Equal text is not an equal schema: ``[{$ref: Cat}, {$ref: Dog}]`` is unchanged while Cat
+        gains a required property, so alternatives are paired (those with the same text, then
+        the rest in order when as many are left on each side) and each pair compared."""
         at = f"{where}/{keyword}"
-        if a and b and a < b:
-            message = f"{what} {keyword} gained {len(b - a)} alternative(s)"
+        if not (isinstance(old, list) and old and isinstance(new, list) and new):
+            if old != new:  # added, dropped, or not a list of schemas at all
+                yield self._change(self._narrowing(), "schema-changed", at, f"{what} `{keyword}` changed")
+            return
+        texts = [json.dumps(x, sort_keys=True) for x in new]
+        unmatched = list(range(len(new)))
+        pairs: list[tuple[int, int]] = []
+        lost: list[int] = []
+        for index, item in enumerate(old):
+            text = json.dumps(item, sort_keys=True)
+            match = next((j for j in unmatched if texts[j] == text), None)
+            if match is None:
+                lost.append(index)
+            else:
+                unmatched.remove(match)
+                pairs.append((index, match))
+        if len(lost) == len(unmatched):  # the same number of alternatives, some changed in place
+            pairs += zip(lost, unmatched, strict=True)
+        elif not lost:
+            message = f"{what} {keyword} gained {len(unmatched)} alternative(s)"
             yield self._change(self._widening(), "alternative-added", at, message)
-        elif a and b and b < a:
-            message = f"{what} {keyword} lost {len(a - b)} alternative(s)"
+        elif not unmatched:
+            message = f"{what} {keyword} lost {len(lost)} alternative(s)"
             yield self._change(self._narrowing(), "alternative-removed", at, message)
         else:
             yield self._change(self._narrowing(), "schema-changed", at, f"{what} `{keyword}` changed")
+        for i, j in sorted(pairs):
+            yield from self._compare(old[i], new[j], f"{at}/{j}")
 
     def _descriptive(self, old: dict[str, Any], new: dict[str, Any], where: str, what: str) -> Iterator[Change]:
         for keyword in _DESCRIPTIVE:
