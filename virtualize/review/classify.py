@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtualize.manifest.model import AuthScheme, Manifest, Tool, ToolAnnotations
+from virtualize.manifest.model import AuthScheme, GrpcBinding, Manifest, Tool, ToolAnnotations
 from virtualize.review.bindings import binding_changes
 from virtualize.review.changes import Change, ManifestDiff, pointer_token, quote, show
 from virtualize.review.schemas import compare_schemas
+from virtualize.review.wire import wire_changes
 
 
 def diff_manifests(old: Manifest, new: Manifest, *, old_label: str = "old", new_label: str = "new") -> ManifestDiff:
@@ -222,6 +223,9 @@ def _tool_changes(old: Tool, new: Tool, old_m: Manifest, new_m: Manifest, name: 
     old_binding, new_binding = old_m.bindings.tools.get(old.name), new_m.bindings.tools.get(new.name)
     if old_binding is not None and new_binding is not None:
         yield from binding_changes(old_binding, new_binding, name)
+        if isinstance(old_binding, GrpcBinding) and isinstance(new_binding, GrpcBinding):
+            old_set, new_set = old_m.bindings.descriptors, new_m.bindings.descriptors
+            yield from wire_changes(old_binding, new_binding, old_set, new_set, name)
 
 
 def _effective_hints(annotations: ToolAnnotations | None) -> tuple[bool, bool, bool]:
