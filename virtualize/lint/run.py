@@ -1,7 +1,8 @@
 """Lint a manifest: what an agent will see, judged by the client profiles asked for.
 
 For each tool: the text checks (``text``) on every description and title, the invisible
-character check on every string of the tool (names, enum values and defaults included), the
+character and instruction checks on every string of the tool (names, enum values, defaults and
+examples included), the
 name, length and description rules of each profile, and the schema dialect of each profile
 (``schemas``). For the server: tool count and the token cost of the tool list.
 """
@@ -42,10 +43,14 @@ def lint_manifest(manifest: Manifest, settings: Settings, *, file: str = "") -> 
 
     for index, tool in enumerate(manifest.tools):
         data = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+        prose = dict(_prose(data))
         for pointer, value in _strings(data):
             for rule, message in text.invisible_characters(value):
                 add(rule, tool.name, index, pointer, message)
-        for pointer, value in _prose(data):
+            if pointer not in prose:  # an enum value, a default or an example reaches the model too
+                for rule, message in text.instructions(value, what_text="text"):
+                    add(rule, tool.name, index, pointer, message)
+        for pointer, value in prose.items():
             for rule, message in (
                 *text.instructions(value),
                 *text.markup(value),

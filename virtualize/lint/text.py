@@ -23,6 +23,11 @@ Problem = tuple[str, str]  # (rule id, message)
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _ALLOWED_CONTROLS = frozenset("\n\t\r")
 _SHOWN_CHARACTERS = 3
+# Characters that draw nothing but are letters or marks to Unicode, so their category does not
+# give them away: the combining grapheme joiner, Hangul fillers, the blank Braille pattern, Khmer
+# inherent vowels, Mongolian variation selectors.
+_BLANK = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180b\u180c\u180d\u180f")
+_EMOJI_STYLE = frozenset("\ufe0e\ufe0f")  # text/emoji presentation: legitimate right after a symbol
 
 
 def _is_invisible(char: str) -> bool:
@@ -31,12 +36,24 @@ def _is_invisible(char: str) -> bool:
     code = ord(char)
     if 0xE0000 <= code <= 0xE007F or 0xE0100 <= code <= 0xE01EF:  # tags (ASCII smuggling), variation selectors
         return True
+    if char in _BLANK or 0xFE00 <= code <= 0xFE0F:  # variation selectors: data can ride on them too
+        return True
     # Cf: format (zero-width, bidi, BOM, word joiner ...); Cc: controls; Co/Cn: private or unassigned.
     return unicodedata.category(char) in {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}
 
 
+def _hidden(text: str) -> set[str]:
+    """The invisible characters of ``text``, but a presentation selector right after a symbol (❤️)."""
+    return {
+        char
+        for index, char in enumerate(text)
+        if _is_invisible(char)
+        and not (char in _EMOJI_STYLE and index and unicodedata.category(text[index - 1]) in {"So", "Sm"})
+    }
+
+
 def invisible_characters(text: str) -> Iterator[Problem]:
-    found = sorted({c for c in text if _is_invisible(c)})
+    found = sorted(_hidden(text))
     if not found:
         return
     names = [f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in found[:_SHOWN_CHARACTERS]]
@@ -50,8 +67,23 @@ def visible(text: str) -> str:
     return "".join(c for c in text if not _is_invisible(c))
 
 
+# Latin look-alikes (Cyrillic and Greek) that NFKC leaves alone: "Ignore" spelt with a Cyrillic
+# I, o and e is read as "Ignore".
+_CONFUSABLES = str.maketrans(
+    "АВЕІЈКМНОРСЅТУХаеорсухіјѕԁԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοιν",
+    "ABEIJKMHOPCSTYXaeopcyxijsdqwABEZHIKMNOPTYXaoiv",
+)
+
+
+def readable(text: str) -> str:
+    """The text as a model reads it: invisible characters out, fullwidth and other compatibility
+    forms folded (NFKC), look-alike letters read as Latin, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", visible(text)).translate(_CONFUSABLES).split())
+
+
 # -- VZ101: instructions to the model --------------------------------------------------------
 
+_MARKUP = "carries prompt markup"
 _INSTRUCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (what, re.compile(pattern, re.IGNORECASE))
     for what, pattern in (
@@ -59,7 +91,10 @@ _INSTRUCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "tells the model to ignore its instructions",
             r"\b(ignore|disregard|forget|override|bypass)\b\W+(?:\w+\W+){0,4}?"
             r"(previous|prior|above|earlier|preceding|system|original|all|any|your|other)\W+(?:\w+\W+){0,2}?"
-            r"(instructions?|prompts?|rules|directives|guidelines|guardrails)\b",
+            r"(instructions?|prompts?|rules|directives|guidelines|guardrails)\b"
+            r"|\b(ignore|disregard|forget|override|bypass)\b\W+(?:\w+\W+){0,3}?"
+            r"(instructions?|prompts?|rules|directives|guidelines)\b\W+(?:\w+\W+){0,2}?"
+            r"(above|before|previously|so far|you were given|you have been given)",
         ),
         (
             "asks for the system prompt",
@@ -72,21 +107,26 @@ _INSTRUCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(reveal|leak|exfiltrate|disclose|send|forward|upload|share|include|read|copy|pass)\b\W+(?:\w+\W+){0,5}?"
             r"(~/\.ssh|id_rsa|\.env\b|mcp\.json|\.cursor/|\.aws/credentials|"
             r"(your|user'?s|the user'?s|all|stored|other|every)\s+"
-            r"(secrets?|credentials|passwords|api[ _-]?keys?|tokens?|private keys?|environment variables))",
+            r"(secrets?|credentials|passwords|api[ _-]?keys?|tokens?|private keys?|environment variables)"
+            # an environment variable's name, in capitals (`call_token` is an ordinary field)
+            r"|(the\s+)?(value\s+of\s+)?\$?(?-i:[A-Z][A-Z0-9]*_(API_KEY|TOKEN|SECRET|SECRET_KEY|PASSWORD|ACCESS_KEY))\b)",
         ),
         (
             "tells the model to call another tool",
             r"(\b(you must|you should|always|first|also|then|instead|before (using|calling|invoking) this tool,?)\s+"
             r"(call|invoke|use|run|execute)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\b)"
-            r"|\b(call|invoke)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(first|before|after|instead)\b",
+            r"|\b(call|invoke)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(first|before|after|instead)\b"
+            r"|\bbefore (using|calling|invoking) this tool,?\s+(you must\s+|always\s+|first\s+)?"
+            r"(call|invoke|run|execute)\s+[`'\"]?\w+",
         ),
         (
             "tells the model to hide what it does from the user",
             r"\b(do not|don't|never|without)\s+(tell|telling|inform|informing|mention|mentioning|notify|notifying|"
-            r"alert|alerting|show|showing)\s+(this\s+to\s+)?(the\s+)?user\b",
+            r"alert|alerting|show|showing)\s+(?:(this|it|that|anything)\s+)?(to\s+)?(the\s+)?user\b"
+            r"|\b(do not|don't|never)\s+let\s+the\s+user\s+(know|see|find out)\b",
         ),
         (
-            "carries prompt markup",
+            _MARKUP,
             r"<\s*/?\s*(important|system|instructions?|secret|admin)\s*>|\[/?INST\]|<\|im_(start|end)\|>"
             r"|<<\s*SYS\s*>>",
         ),
@@ -99,12 +139,17 @@ _INSTRUCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _EXCERPT = 60
 
 
-def instructions(text: str) -> Iterator[Problem]:
-    plain = " ".join(visible(text).split())
+def instructions(text: str, *, what_text: str = "description") -> Iterator[Problem]:
+    """VZ101 findings of a description, or (``what_text="text"``) of another string an agent reads
+    (an enum value, a default, an example), where prompt markup alone is data: an AI API's
+    example stop sequence is ``<|im_end|>``."""
+    plain = readable(text)
     for what, pattern in _INSTRUCTIONS:
+        if what == _MARKUP and what_text != "description":
+            continue
         match = pattern.search(plain)
         if match:
-            yield "VZ101", f"description {what}: {_excerpt(plain, match)}"
+            yield "VZ101", f"{what_text} {what}: {_excerpt(plain, match)}"
 
 
 def _excerpt(text: str, match: re.Match[str]) -> str:
@@ -145,8 +190,11 @@ def markup(text: str) -> Iterator[Problem]:
 
 # -- VZ105: links to unexpected hosts --------------------------------------------------------
 
-_URL = re.compile(r"\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]}|]+", re.IGNORECASE)
-_HOST = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")  # a name or address, not a placeholder like "..."
+_URL = re.compile(
+    r"\b(?:https?|ftp|wss?)://(?:[^\s<>\"'`)\]}|@/]*@)?(?:\[[0-9a-f:.]+\])?[^\s<>\"'`)\]}|]*", re.IGNORECASE
+)
+# A placeholder, not a host: `{region}.example.com`, `<host>`, `...`, `$HOST`.
+_PLACEHOLDER_HOST = re.compile(r"[{}<>*$%\\]|\.\.|^\.|^$")
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu"})
 
 
@@ -174,8 +222,9 @@ def unexpected_hosts(text: str, own_sites: frozenset[str], allowed: Iterable[str
     patterns = tuple(allowed)
     seen: set[str] = set()
     for match in _URL.finditer(text):
-        host = host_of(match.group())
-        if not _HOST.match(host) or host in seen:
+        # Judged whatever its form: a trailing dot, an IPv6 address, letters beyond ASCII (`evíl.net`).
+        host = host_of(match.group()).rstrip(".")
+        if _PLACEHOLDER_HOST.search(host) or host in seen:
             continue
         seen.add(host)
         if site_of(host) in own_sites or any(fnmatch.fnmatch(host, p.lower()) for p in patterns):
