@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp import types
@@ -102,3 +103,67 @@ async def test_a_modern_tool_call_never_runs_the_tool_list_handler(upstream: Rec
     assert answer.json()["result"]["structuredContent"] == {"id": 7, "name": "Rex"}
     assert listed.status_code == 200 and len(listed.json()["result"]["tools"]) == 6
     assert len(lists) == 1  # the explicit tools/list, and nothing for the call
+
+
+def _list(cursor: str) -> tuple[dict[str, Any], dict[str, str]]:
+    body, headers = _call("unused", {})
+    params = {"cursor": cursor, "_meta": body["params"]["_meta"]}
+    return {**body, "method": "tools/list", "params": params}, {**headers, "Mcp-Method": "tools/list"}
+
+
+@pytest.mark.parametrize("cursor", ["\u00b2", "9" * 5000, "abc", "-1", "7"])
+async def test_a_cursor_that_is_no_page_number_is_invalid_params_not_an_internal_error(
+    upstream: RecordingUpstream, cursor: str
+) -> None:
+    app = http_app(_router(upstream), Access())
+    body, headers = _list(cursor)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as client,
+        app.router.lifespan_context(app),
+    ):
+        answer = await client.post("/mcp", json=body, headers={k: v for k, v in headers.items() if k != "Mcp-Name"})
+    assert answer.json()["error"]["code"] == -32602  # "²" and 5,000 digits were -32603 with a traceback
+
+
+@pytest.mark.parametrize("origin", ["http://localhost", "http://127.0.0.1", "https://localhost:8443", "http://[::1]"])
+async def test_a_page_served_from_this_machine_may_call(upstream: RecordingUpstream, origin: str) -> None:
+    app = http_app(_router(upstream), Access())
+    body, headers = _list("1")
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as client,
+        app.router.lifespan_context(app),
+    ):
+        answer = await client.post("/mcp", json=body, headers={**headers, "Origin": origin})
+    assert answer.status_code != 403
+
+
+async def test_readiness_metrics_and_health_refuse_a_foreign_host_or_origin_on_loopback(
+    upstream: RecordingUpstream,
+) -> None:
+    app = http_app(_router(upstream), Access())
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as client,
+        app.router.lifespan_context(app),
+    ):
+        rebound = [
+            await client.get(path, headers={"Host": "evil.example"}) for path in ("/readyz", "/metrics", "/healthz")
+        ]
+        lured = await client.get("/readyz", headers={"Origin": "http://evil.example"})
+        local = await client.get("/readyz", headers={"Origin": "http://localhost:3000"})
+    assert [r.status_code for r in rebound] == [421, 421, 421]
+    assert "petstore" not in rebound[0].text
+    assert lured.status_code == 403
+    assert local.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_an_mcp_endpoint_answers_only_post(upstream: RecordingUpstream, method: str) -> None:
+    app = http_app(_router(upstream), Access())
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as client,
+        app.router.lifespan_context(app),
+    ):
+        # A legacy GET (no version header) got an event stream that stayed open and silent forever.
+        with anyio.fail_after(10):
+            answer = await client.request(method, "/servers/petstore/mcp", headers={"Accept": "text/event-stream"})
+    assert (answer.status_code, answer.headers["allow"]) == (405, "POST")

@@ -263,7 +263,8 @@ class Router:
         cursor = params.cursor if params is not None else None
         index = 0
         if cursor is not None:
-            if not cursor.isdigit() or not 0 < int(cursor) < len(pages):
+            # ASCII digits only, and few: "²" is a digit to str.isdigit, and int() of 5,000 digits raises.
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) < 10 and 0 < int(cursor) < len(pages)):
                 raise MCPError(types.INVALID_PARAMS, f"Invalid cursor: {cursor[:40]!r}")
             index = int(cursor)
         next_cursor = str(index + 1) if index + 1 < len(pages) else None

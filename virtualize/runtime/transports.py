@@ -34,7 +34,7 @@ import anyio
 import uvicorn
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,7 +52,12 @@ logger = logging.getLogger("virtualize.serve")
 STOP_KEY = "virtualize.stop"
 
 _LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
-_LOCAL_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+_LOCAL_ORIGINS = [
+    f"{scheme}://{host}{port}"
+    for scheme in ("http", "https")
+    for host in ("127.0.0.1", "localhost", "[::1]")
+    for port in (":*", "")  # a page served on the default port sends its Origin without one
+]
 
 
 def _security(host: str) -> TransportSecuritySettings:
@@ -65,11 +70,12 @@ def _security(host: str) -> TransportSecuritySettings:
 
 def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announce: str = "") -> Starlette:
     """The ASGI app. ``announce`` is logged once the MCP layer runs (tests wait for it)."""
+    security = _security(host)
     manager = StreamableHTTPSessionManager(
         app=router.mcp_server(private_lists=access.enabled),
         json_response=True,
         stateless=True,
-        security_settings=_security(host),
+        security_settings=security,
     )
     endpoint = GatewayGuard(StopOnDisconnect(StreamableHTTPASGIApp(manager)), access, router.servers)
     ready = False
@@ -87,21 +93,30 @@ def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announc
         finally:
             await router.aclose()
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    guard = TransportSecurityMiddleware(security)
 
-    async def readyz(_: Request) -> Response:
+    async def healthz(request: Request) -> Response:
+        return await guard.validate_request(request) or JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        # The servers and their tool counts are for local tools, not for a page a browser was lured to.
+        refused = await guard.validate_request(request)
+        if refused is not None:
+            return refused
         servers = {name: len(router.endpoints[name].entries) for name in router.servers}
         body = {"status": "ready" if ready else "starting", "servers": servers}
         return JSONResponse(body, status_code=200 if ready and servers else 503)
 
-    async def metrics(_: Request) -> Response:
-        return Response(router.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+    async def metrics(request: Request) -> Response:
+        refused = await guard.validate_request(request)
+        return refused or Response(router.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     app = Starlette(
         routes=[
-            Route("/mcp", endpoint),
-            Route("/servers/{server}/mcp", endpoint),
+            # POST only: a legacy GET would open an event stream a stateless server never writes
+            # to, and there is no session to DELETE (405, as the transport allows, says so).
+            Route("/mcp", endpoint, methods=["POST"]),
+            Route("/servers/{server}/mcp", endpoint, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
