@@ -28,6 +28,18 @@ def compile_ir(entry: Path, **options: Any) -> tuple[Api | None, Diagnostics]:
     return load(entry, AdapterOptions(**options), diagnostics), diagnostics
 
 
+def _refers_to(ref: str) -> str:
+    return f"""
+openapi: 3.0.3
+info: {{title: t, version: "1"}}
+paths:
+  /a:
+    get:
+      responses:
+        "200": {{description: ok, content: {{application/json: {{schema: {{$ref: '{ref}'}}}}}}}}
+"""
+
+
 SPLIT = {
     "openapi.yaml": """
 openapi: 3.0.3
@@ -161,20 +173,7 @@ def schema_server(tmp_path: Path) -> Iterator[str]:
 def test_remote_refs_are_followed_when_allowed_relative_to_the_remote_document(
     tmp_path: Path, schema_server: str
 ) -> None:
-    write(
-        tmp_path,
-        {
-            "openapi.yaml": f"""
-openapi: 3.0.3
-info: {{title: t, version: "1"}}
-paths:
-  /a:
-    get:
-      responses:
-        "200": {{description: ok, content: {{application/json: {{schema: {{$ref: '{schema_server}/Pet.yaml'}}}}}}}}
-"""
-        },
-    )
+    write(tmp_path, {"openapi.yaml": _refers_to(f"{schema_server}/Pet.yaml")})
     api, diagnostics = compile_ir(tmp_path / "openapi.yaml", allow_remote_refs=True)
 
     assert diagnostics.items == ()
@@ -227,18 +226,6 @@ components:
         "Details": {"properties": {"id": {"type": "integer"}}},
         "Details_properties_id": {"type": "integer"},
     }
-
-
-def _refers_to(ref: str) -> str:
-    return f"""
-openapi: 3.0.3
-info: {{title: t, version: "1"}}
-paths:
-  /a:
-    get:
-      responses:
-        "200": {{description: ok, content: {{application/json: {{schema: {{$ref: '{ref}'}}}}}}}}
-"""
 
 
 SHARED_PET = "components: {schemas: {Pet: {type: object, properties: {name: {type: string}}}}}"
