@@ -319,6 +319,12 @@ async def test_a_mutation_that_failed_with_errors_alone_is_not_retryable_a_query
     assert (mutation.category, query.category) == ("upstream_error", "upstream_error")
     assert (mutation.is_retryable, query.is_retryable) == (False, True)
 
+    throttled = {"message": "slow down", "path": ["deleteBook"], "extensions": {"code": "THROTTLED"}}
+    upstream.canned = (200, {"data": {"deleteBook": True}, "errors": [throttled]})
+    partly, _ = await call(manifest, upstream.url, "deleteBook", {"id": "10"})
+    assert isinstance(partly, Failure) and partly.category == "rate_limited"
+    assert not partly.is_retryable  # rate limited after it had deleted: repeating it deletes again
+
 
 async def test_a_wrong_endpoint_says_so(manifest: Manifest, upstream: Upstream) -> None:
     outcome, _ = await call(manifest, upstream.url.replace("/graphql", "/nope"), "now", {})

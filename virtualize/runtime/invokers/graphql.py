@@ -251,6 +251,9 @@ class GraphQLInvoker:
         if data is not None and binding.operation_type == "query":
             return JsonValue(data, partial=True, details=details, status=status)
         category, code = _category(errors, status)
+        # A mutation that returned data did part of its work, and one that failed upstream may
+        # have: as for a POST, repeating it could do that twice.
+        may_have_acted = mutation and (data is not None or category == "upstream_error")
         first = str(errors[0].get("message", "")).strip() or "no message"
         operation = f"{binding.operation_type} {binding.operation_name}"
         message = f"the GraphQL {operation} failed: {_short(first)}"
@@ -266,9 +269,7 @@ class GraphQLInvoker:
             upstream_message="; ".join(str(e.get("message", "")) for e in errors[:MAX_ERRORS]),
             retry_after=answer.retry_after if category == "rate_limited" else None,
             details=details,
-            # A mutation may have done part of its work (it did, when data came back): as for a
-            # POST, repeating it could do that twice.
-            retryable=False if code in _NOT_RETRYABLE_CODES or (mutation and category == "upstream_error") else None,
+            retryable=False if code in _NOT_RETRYABLE_CODES or may_have_acted else None,
         )
 
 
