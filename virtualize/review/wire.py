@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ def _show(field: _Field) -> str:
     return f"number {field.number} ({label}{field.type_name.lstrip('.') or kind})"
 
 
+@functools.lru_cache(maxsize=4)  # one set per manifest side, parsed once for all its tools
 def _layout(encoded: str | None) -> _Layout:
     from google.protobuf.descriptor_pb2 import FileDescriptorSet  # noqa: PLC0415 -- the grpc extra
     from google.protobuf.message import DecodeError  # noqa: PLC0415
