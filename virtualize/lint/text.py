@@ -10,6 +10,7 @@ Text is checked as decoded (the manifest writer escapes invisible characters in 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -143,13 +144,21 @@ def instructions(text: str, *, what_text: str = "description") -> Iterator[Probl
     """VZ101 findings of a description, or (``what_text="text"``) of another string an agent reads
     (an enum value, a default, an example), where prompt markup alone is data: an AI API's
     example stop sequence is ``<|im_end|>``."""
+    yield from _instructions(text, what_text)
+
+
+# Shared schemas repeat the same strings in every tool that reaches them: each is read once.
+@functools.lru_cache(maxsize=1 << 16)
+def _instructions(text: str, what_text: str) -> tuple[Problem, ...]:
     plain = readable(text)
+    found = []
     for what, pattern in _INSTRUCTIONS:
         if what == _MARKUP and what_text != "description":
             continue
         match = pattern.search(plain)
         if match:
-            yield "VZ101", f"{what_text} {what}: {_excerpt(plain, match)}"
+            found.append(("VZ101", f"{what_text} {what}: {_excerpt(plain, match)}"))
+    return tuple(found)
 
 
 def _excerpt(text: str, match: re.Match[str]) -> str:
