@@ -57,6 +57,13 @@ RULES: dict[str, Rule] = {
         Rule("VZ107", "missing-argument-description", "note",
              "An argument has no description.",
              "Arguments without descriptions are filled in by guessing from their names."),
+        Rule("VZ108", "secret-in-text", "warning",
+             "Text holds what looks like a live credential.",
+             "A key written into a description, default or example (an AWS access key id, a GitHub, Slack, "
+             "OpenAI, Google or live Stripe key, a private key block) is sent to every model and every client "
+             "that lists the tools, and is committed with the manifest. Replace it with a placeholder and "
+             "revoke it. A warning by default: vendors publish example keys in real formats (DigitalOcean's "
+             "example private key); make it an error with --severity VZ108=error."),
         Rule("VZ201", "invalid-tool-name", "error",
              "A tool name has characters a client rejects.",
              "Clients reject the whole tool list when one name breaks their pattern. Rename the tool with an "

@@ -1,7 +1,7 @@
 """Lint a manifest: what an agent will see, judged by the client profiles asked for.
 
 For each tool: the text checks (``text``) on every description and title, the invisible
-character and instruction checks on every string of the tool (names, enum values, defaults and
+character, instruction and credential checks on every string of the tool (names, enum values, defaults and
 examples included), the
 name, length and description rules of each profile, and the schema dialect of each profile
 (``schemas``). For the server: tool count and the token cost of the tool list.
@@ -45,7 +45,7 @@ def lint_manifest(manifest: Manifest, settings: Settings, *, file: str = "") -> 
         data = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
         prose = dict(_prose(data))
         for pointer, value in _strings(data):
-            for rule, message in text.invisible_characters(value):
+            for rule, message in (*text.invisible_characters(value), *text.secrets(value)):
                 add(rule, tool.name, index, pointer, message)
             if pointer not in prose:  # an enum value, a default or an example reaches the model too
                 for rule, message in text.instructions(value, what_text="text"):

@@ -167,6 +167,32 @@ def _excerpt(text: str, match: re.Match[str]) -> str:
     return f'"{"…" if start else ""}{shown}{"…" if end < len(text) else ""}"'
 
 
+# -- VZ108: credentials written into the text -------------------------------------------------
+
+# Formats whose prefix says what they are, so a match is a key and not an example id: test and
+# publishable keys (Stripe's sk_test_, pk_live_) are meant to be shown and are left alone.
+_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern))
+    for what, pattern in (
+        ("an AWS access key id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+        ("a GitHub token", r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b"),
+        ("a Slack token", r"\bxox[abposr]-[0-9A-Za-z-]{20,}"),
+        ("a live Stripe secret key", r"\b(sk|rk)_live_[0-9A-Za-z]{20,}\b"),
+        ("an OpenAI API key", r"\bsk-(proj-|svcacct-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"),
+        ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+        ("a private key", r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+    )
+)
+
+
+def secrets(text: str) -> Iterator[Problem]:
+    for what, pattern in _SECRETS:
+        match = pattern.search(text)
+        if match:
+            shown = match.group()[:8] + "…"  # enough to find it, not enough to use it
+            yield "VZ108", f"text holds {what} ({shown})"
+
+
 # -- VZ103 / VZ104: markup and active content ------------------------------------------------
 
 _HTML_TAGS = (

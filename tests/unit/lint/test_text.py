@@ -199,3 +199,26 @@ def test_instructions_in_enum_values_defaults_and_examples_are_errors_but_prompt
 def test_links_in_unusual_host_forms_are_judged_too(link, host):
     (finding,) = lint_manifest(manifest(f"Lists pets. {link}"), Settings())
     assert (finding.rule, finding.message.split(",")[0]) == ("VZ105", f"links to {host}")
+
+
+@pytest.mark.parametrize(
+    ("secret", "what"),
+    [
+        ("AKIA" + "Z44FQ2XW7EXAMPLE", "an AWS access key id"),
+        ("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "a GitHub token"),
+        ("xoxb-" + "123456789012-123456789012-abcdefGHIJKL", "a Slack token"),
+        ("sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "a live Stripe secret key"),
+        ("AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "a Google API key"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "a private key"),
+    ],
+)
+def test_a_credential_in_any_string_is_a_warning_naming_its_kind_without_repeating_it(secret, what):
+    schema = {"type": "object", "properties": {"token": {"type": "string", "default": f"use {secret} here"}}}
+    found = [f for f in lint_manifest(manifest("Lists pets.", schema), Settings()) if f.rule == "VZ108"]
+    assert [(f.level, f.pointer) for f in found] == [("warning", "/inputSchema/properties/token/default")]
+    assert what in found[0].message and secret not in found[0].message
+
+
+def test_example_keys_meant_to_be_shown_are_not_credentials():
+    for shown in ("sk_test_4eC39HqLyjWDarjtT1zdp7dc", "pk_live_51H8xyzABCDEFGHIJKLMN", "ghp_short"):
+        assert [f for f in lint_manifest(manifest(f"Lists pets with {shown}."), Settings()) if f.rule == "VZ108"] == []
