@@ -30,13 +30,14 @@ Unknown keys are errors naming the file and the key, never silently ignored.
 
 from __future__ import annotations
 
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from virtualize.errors import ConfigError
 from virtualize.runtime.credentials import SchemeOverride
@@ -51,7 +52,7 @@ class Limits(_Strict):
     timeout: float | None = Field(default=None, gt=0)
     connect_timeout: float | None = Field(default=None, gt=0)
     max_response_bytes: int | None = Field(default=None, ge=1024)
-    http2: bool | None = None
+    http2: StrictBool | None = None  # TOML has booleans: "yes" is a typo, not true
     retries: int | None = Field(default=None, ge=0, le=10)
     ca_file: str | None = None
     max_stream_messages: int | None = Field(default=None, ge=1)
@@ -60,7 +61,7 @@ class Limits(_Strict):
 class CredentialOverride(_Strict):
     model_config = ConfigDict(frozen=True, extra="allow")  # role names are open: value, token, username, ...
 
-    forward_caller: bool | None = None
+    forward_caller: StrictBool | None = None
 
     def sources(self) -> dict[str, str]:
         """Role -> the environment variable to read instead of the map's."""
@@ -185,6 +186,15 @@ def _with_paths_resolved(parsed: ServeFile, path: Path) -> ServeFile:
         ca_file = path.parent / limits.ca_file
         if not ca_file.is_file():
             raise ConfigError(f"{where}.ca_file: no such file {str(ca_file)!r}", location=str(path))
+        try:  # loaded once here, so that a file of no certificates is said at start-up, by name
+            ssl.create_default_context(cafile=str(ca_file))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ConfigError(
+                f"{where}.ca_file: {str(ca_file)!r} holds no usable PEM certificate ({reason})",
+                location=str(path),
+                hint="give a PEM bundle of the CAs that sign the upstream's certificate",
+            ) from None
         return str(ca_file.resolve())
 
     def credentials(section: ServerSection) -> dict[str, CredentialOverride]:

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tests.support.petstore import petstore_manifest, write_manifest
 from virtualize.errors import ConfigError, ManifestError
@@ -66,7 +67,7 @@ def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
 
 def test_ca_files_are_found_relative_to_the_file_and_a_missing_one_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "ca.pem").write_text("-", encoding="utf-8")
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "certs" / "ca.pem"))
     config = read_serve_file(_write(tmp_path, '[defaults]\nca_file = "certs/ca.pem"\n[servers.petstore]\n'))
     settings = ServeSettings(file=config)
     assert settings.invoker_settings("petstore").ca_file == str((tmp_path / "certs" / "ca.pem").resolve())
@@ -74,6 +75,56 @@ def test_ca_files_are_found_relative_to_the_file_and_a_missing_one_stops_start_u
     with pytest.raises(ConfigError) as raised:
         read_serve_file(_write(tmp_path, '[servers.petstore]\nca_file = "missing.pem"\n'))
     assert "servers.petstore.ca_file: no such file" in raised.value.render()
+
+
+@pytest.mark.parametrize("content", ["", "-", "not a certificate\n"])
+def test_a_ca_file_without_a_certificate_stops_start_up_naming_it(tmp_path: Path, content: str) -> None:
+    (tmp_path / "bad.pem").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:  # it was an SSLError traceback on the first call's context
+        read_serve_file(_write(tmp_path, '[defaults]\nca_file = "bad.pem"\n'))
+    assert "defaults.ca_file" in raised.value.message and "holds no usable PEM certificate" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("flag", "toml"),
+    [
+        ("petstore=ftp://files.example/v1", ""),
+        ("petstore=api/v1", ""),
+        ("petstore=http:///v1", ""),
+        ("", '[servers.petstore]\nupstream = "localhost:4010"\n'),
+    ],
+)
+def test_an_upstream_that_is_no_http_url_stops_start_up(tmp_path: Path, flag: str, toml: str) -> None:
+    write_manifest(petstore_manifest(), tmp_path / "petstore")
+    file = read_serve_file(_write(tmp_path, toml)) if toml else ServeSettings().file
+    settings = ServeSettings(file=file, upstreams=parse_upstreams([flag] if flag else []))
+    with pytest.raises(ConfigError) as raised:  # every call used to end as internal_error
+        load_servers([tmp_path / "petstore"], settings)
+    assert "is not an http(s) URL with a host" in raised.value.message
+    assert ("--upstream petstore=" if flag else "servers.petstore.upstream") in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ('[servers.petstore.credentials.nope]\nvalue = "X"\n', "has no auth scheme 'nope'"),
+        ('[servers.petstore.credentials.api_key]\nvaleu = "X"\n', "valeu is not a role of scheme 'api_key' (api_key)"),
+    ],
+)
+def test_a_credential_override_naming_no_scheme_or_role_stops_start_up(
+    tmp_path: Path, table: str, complaint: str
+) -> None:
+    write_manifest(petstore_manifest(), tmp_path / "petstore")
+    settings = ServeSettings(file=read_serve_file(_write(tmp_path, table)))
+    with pytest.raises(ConfigError) as raised:  # a misspelt role left the manifest's variable in force
+        load_servers([tmp_path / "petstore"], settings)
+    assert complaint in raised.value.message
+
+
+def test_a_boolean_setting_takes_a_boolean_not_a_word(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_serve_file(_write(tmp_path, '[servers.petstore.credentials.api_key]\nforward_caller = "yes"\n'))
+    assert "forward_caller" in raised.value.message
 
 
 def test_a_malformed_upstream_flag_is_an_error() -> None:
