@@ -28,13 +28,14 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import os
 import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio
@@ -363,8 +364,8 @@ class CredentialStore:
         try:
             body = response.json()
             access = body["access_token"]
-            expires_in = float(body.get("expires_in", DEFAULT_TOKEN_LIFETIME))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            expires_in = _lifetime(body.get("expires_in"))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             access = None
             expires_in = 0.0
         if not isinstance(access, str) or not access or any(ord(c) < 0x21 for c in access):
@@ -376,3 +377,15 @@ class CredentialStore:
     async def aclose(self) -> None:
         if self._owns_token_client and self._token_client is not None:
             await self._token_client.aclose()
+
+
+def _lifetime(expires_in: Any) -> float:
+    """Seconds a token lives (RFC 6749 §5.1 ``expires_in``, a positive number); the default when
+    it is absent or says nothing usable (``true``, ``-5``, ``1e400``, 400 digits)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | str):
+        return DEFAULT_TOKEN_LIFETIME
+    try:
+        seconds = float(expires_in)
+    except (ValueError, OverflowError):
+        return DEFAULT_TOKEN_LIFETIME
+    return seconds if math.isfinite(seconds) and seconds > 0 else DEFAULT_TOKEN_LIFETIME

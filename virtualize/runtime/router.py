@@ -337,29 +337,32 @@ class Router:
             return checked
         store = entry.server.credentials
         security = entry.binding.security
-        credentials = await store.resolve(security, grant.caller_token)
-        if isinstance(credentials, Failure):
-            return credentials
-
-        async def refresh() -> tuple[ResolvedCredential, ...] | None:
-            if not await store.refresh(credentials):
-                return None
-            fresh = await store.resolve(security, grant.caller_token)
-            return None if isinstance(fresh, Failure) else fresh
-
         timeout = entry.server.settings.timeout
-        call = Invocation(
-            server=entry.server.name,
-            tool=entry.tool,
-            binding=entry.binding,
-            arguments=checked,
-            credentials=credentials,
-            deadline=anyio.current_time() + timeout,
-            request_id=request_id,
-            refresh_credentials=refresh if credentials else None,
-            record=record,
-        )
+        deadline = anyio.current_time() + timeout
+        # Fetching an OAuth2 token is part of the call: a token endpoint that hangs or drips its
+        # answer is cut by the call's deadline too, not by the token client's own timeouts.
         with anyio.move_on_after(timeout + DEADLINE_GRACE):
+            credentials = await store.resolve(security, grant.caller_token)
+            if isinstance(credentials, Failure):
+                return credentials
+
+            async def refresh() -> tuple[ResolvedCredential, ...] | None:
+                if not await store.refresh(credentials):
+                    return None
+                fresh = await store.resolve(security, grant.caller_token)
+                return None if isinstance(fresh, Failure) else fresh
+
+            call = Invocation(
+                server=entry.server.name,
+                tool=entry.tool,
+                binding=entry.binding,
+                arguments=checked,
+                credentials=credentials,
+                deadline=deadline,
+                request_id=request_id,
+                refresh_credentials=refresh if credentials else None,
+                record=record,
+            )
             outcome = await entry.invoker.invoke(call)
             return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome
         return Failure("timeout", f"the upstream did not answer within {timeout:g} s")

@@ -202,6 +202,17 @@ async def test_a_token_close_to_expiry_is_fetched_again() -> None:
     assert len(endpoint.requests) == 2
 
 
+@pytest.mark.parametrize("expires_in", [True, -5, "1e400", 10**400, None])
+async def test_a_lifetime_that_says_nothing_usable_is_the_default_not_an_error(expires_in: object) -> None:
+    endpoint = TokenEndpoint(expires_in=expires_in)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+        first = await pets.resolve(needs("oauth"))  # 400 digits raised OverflowError: internal_error
+        second = await pets.resolve(needs("oauth"))  # true and -5 expired at once: a fetch per call
+    assert first == second and not isinstance(first, Failure)
+    assert len(endpoint.requests) == 1
+
+
 async def test_concurrent_calls_share_one_token_request() -> None:
     endpoint = TokenEndpoint()
     async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:

@@ -6,12 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from mcp import Client, MCPError
 
 from tests.support.petstore import petstore_manifest
 from virtualize.errors import ManifestError
-from virtualize.manifest.model import Manifest, Tool
+from virtualize.manifest.model import AuthScheme, Manifest, Tool
 from virtualize.runtime.credentials import CredentialStore
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.outcomes import JsonValue, Outcome
@@ -210,3 +212,28 @@ def test_a_tool_without_a_binding_is_refused_at_load() -> None:
     with pytest.raises(ManifestError) as raised:
         _router(_server(manifest.model_copy(update={"tools": (*manifest.tools, extra)})))
     assert "orphan" in raised.value.message
+
+
+async def test_a_token_endpoint_that_never_answers_is_cut_by_the_calls_deadline() -> None:
+    manifest = petstore_manifest()
+    scheme = AuthScheme(
+        kind="oauth2_client_credentials",
+        token_url="https://auth.example/token",
+        sources={"client_id": "ID", "client_secret": "SECRET"},
+    )
+    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    echo = Echo()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(never)) as tokens:
+        store = CredentialStore(manifest.name, manifest.auth, environ={"ID": "app", "SECRET": "s"}, token_client=tokens)
+        server = VirtualServer(manifest, {"http": echo}, store, InvokerSettings(timeout=0.2))
+        async with Client(_router(server).mcp_server()) as client:
+            with anyio.fail_after(5):  # the token client's own 10 s timeout, or never, before
+                result = await client.call_tool("getPet", {"petId": 1})
+    assert result.is_error and result.meta is not None
+    assert result.meta["dev.virtualize/error"]["category"] == "timeout"
+    assert echo.calls == []
