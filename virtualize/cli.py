@@ -143,6 +143,7 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
     }
     with _reported():
         builds = _builds(specs, fields)
+        _one_build_per_folder(builds)
     failures = 0
     with Progress(console=_stderr, transient=True, disable=len(builds) < 2) as progress:
         task = progress.add_task("building", total=len(builds))
@@ -157,7 +158,15 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
                 continue
             for warning in result.warnings:
                 _stderr.print(warning.render(), markup=False, highlight=False, soft_wrap=True)
-            folder = result.write(options.output)
+            try:
+                folder = result.write(options.output)
+            except OSError as error:  # -o names a file, or a folder that cannot be made
+                where = options.output / result.name
+                message = f"{where}: cannot write the manifest: {error.strerror or error}"
+                _stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+                failures += 1
+                progress.advance(task)
+                continue
             counts = result.manifest.manifest.counts
             progress.console.print(
                 f"{result.name}: {counts.tools} tools, tool list {counts.tool_list_bytes:,} bytes "
@@ -169,6 +178,21 @@ def build(  # noqa: PLR0917 -- typer declares one parameter per flag
             progress.advance(task)
     if failures:
         raise typer.Exit(2)
+
+
+def _one_build_per_folder(builds: list[tuple[Path, Any]]) -> None:
+    """Two builds writing one folder would leave only the last: say so before writing either."""
+    from virtualize.compiler import default_name  # noqa: PLC0415 -- keeps `serve` light
+
+    writers: dict[Path, Path] = {}
+    for spec, options in builds:
+        folder = (options.output / (options.name or default_name(spec))).resolve()
+        if folder in writers:
+            raise ConfigError(
+                f"{writers[folder]} and {spec} would both be written to {folder}",
+                hint="give one of them another --name (or `name` in its [[build]])",
+            )
+        writers[folder] = spec
 
 
 @app.command()

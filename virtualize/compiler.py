@@ -73,6 +73,10 @@ def compile_spec(
     ``options.output``, so ``-o generated`` in a repository records ``specs/api.yaml``).
     """
     spec = Path(spec)
+    if not spec.name:  # "" reads as ".", and "/" has no name either: neither is a descriptor
+        raise ConfigError(
+            f"{str(spec)!r} names no descriptor file", hint="give the path of a spec, e.g. specs/api.yaml"
+        )
     options = options or BuildOptions()
     project = (project or options.output.resolve().parent).resolve()
     config_path = options.config or config_beside(spec)

@@ -313,3 +313,38 @@ def test_a_spec_may_refer_to_files_of_its_project_and_ref_root_reaches_further(t
     assert "leads outside the ref root" in refused.output and "--ref-root" in refused.output
     raised = run("build", elsewhere / "api" / "mini.yaml", "-o", project / "generated", "--ref-root", elsewhere)
     assert raised.exit_code == 0, raised.output
+
+
+def test_bad_inputs_an_audit_found_are_diagnostics_not_tracebacks(tmp_path: Path):
+    from graphql import build_schema, introspection_from_schema  # noqa: PLC0415
+
+    introspection = introspection_from_schema(build_schema('type Query { "The hour." now: String }'))
+    [query] = [t for t in introspection["__schema"]["types"] if t["name"] == "Query"]
+    query["fields"][0]["description"] = 12  # type: ignore[index]
+    numeric = write(tmp_path / "i.json", json.dumps({"data": introspection}))
+    described = run("build", numeric, "-o", tmp_path / "g", "--endpoint", "http://x.example/graphql")
+    assert described.exit_code == 2 and "description must be a string, not int" in described.output
+    assert "/fields/0/description" in described.output
+
+    spec = write(tmp_path / "mini.yaml", MINIMAL)
+    a_file = write(tmp_path / "afile", "x")
+    into_a_file = run("build", spec, "-o", a_file)
+    assert into_a_file.exit_code == 2 and "cannot write the manifest" in into_a_file.output
+
+    (tmp_path / "mini.virtualize.toml").write_bytes(b"name_limit = 60\n#\xff\n")
+    not_utf8 = run("build", spec, "-o", tmp_path / "g")
+    assert not_utf8.exit_code == 2 and "unreadable configuration" in not_utf8.output
+
+    nothing = run("build", "", "-o", tmp_path / "g")
+    assert nothing.exit_code == 2 and "names no descriptor file" in nothing.output
+
+    for result in (described, into_a_file, not_utf8, nothing):
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
+def test_two_builds_that_would_write_one_folder_are_refused_before_either_is_written(tmp_path: Path):
+    first = write(tmp_path / "a" / "openapi.yaml", MINIMAL)
+    second = write(tmp_path / "b" / "a" / "openapi.yaml", MINIMAL)  # both are named "a" by their folder
+    result = run("build", first, second, "-o", tmp_path / "g")
+    assert result.exit_code == 2 and "would both be written to" in result.output and "--name" in result.output
+    assert not (tmp_path / "g").exists()

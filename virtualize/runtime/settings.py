@@ -157,7 +157,7 @@ def read_serve_file(path: Path) -> ServeFile:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError("no such serve configuration file", location=str(path)) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML is UTF-8
         raise ConfigError(f"unreadable serve configuration: {exc}", location=str(path)) from None
     try:
         parsed = ServeFile.model_validate(data)

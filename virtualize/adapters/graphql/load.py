@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,12 @@ def _from_introspection(file: str, text: str, diagnostics: Diagnostics) -> Loade
             hint='expected the JSON of an introspection query, {"data": {"__schema": ...}} or {"__schema": ...}',
         )
         return None
+    # build_client_schema takes any value as a description and names as given; the adapter reads
+    # them as text, so a number there is a located error here rather than a crash later.
+    for where, key, value in _texts(result["__schema"], f"{pointer}/__schema"):
+        if value is not None and not isinstance(value, str):  # a wrapper type's name is null
+            diagnostics.error(file, f"{key} must be a string, not {type(value).__name__}", pointer=where)
+            return None
     try:
         schema = build_client_schema(result)  # type: ignore[arg-type]  # checked shape above
     except (TypeError, KeyError, ValueError, GraphQLError) as exc:
@@ -126,6 +133,21 @@ def _from_introspection(file: str, text: str, diagnostics: Diagnostics) -> Loade
         )
         return None
     return _checked(file, schema, "GraphQL introspection", False, diagnostics)
+
+
+def _texts(node: Any, pointer: str) -> Iterator[tuple[str, str, Any]]:
+    """(pointer, key, value) of every ``description``, ``deprecationReason`` and ``name`` in an
+    introspection result."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            at = f"{pointer}/{key}"
+            if key in ("description", "deprecationReason", "name"):
+                yield at, key, value
+            elif isinstance(value, dict | list):
+                yield from _texts(value, at)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _texts(item, f"{pointer}/{index}")
 
 
 def _checked(
