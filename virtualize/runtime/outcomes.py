@@ -301,6 +301,22 @@ def to_result(outcome: Outcome, shape: ResultShape) -> types.CallToolResult:
     )
 
 
+#: Structured content deeper than this is given as text: the SDK's serializer stops at 255 levels,
+#: and its failure would reach the client as an internal protocol error instead of a result.
+MAX_STRUCTURED_DEPTH = 200
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult:
     text = _dumps(outcome.value)
     size = len(text) if len(text) > shape.max_bytes else 0  # encode only when it may be too big
@@ -319,8 +335,24 @@ def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult
             structured = outcome.value
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=text)]
     meta: dict[str, Any] | None = None
-    broken = shape.output_check.mismatch(structured) if shape.output_check is not None else None
-    if broken is not None:
+    # Counting brackets is cheap and bounds the depth: only an answer with many of them is walked.
+    too_deep = (
+        structured is not None
+        and text.count("{") + text.count("[") > MAX_STRUCTURED_DEPTH
+        and _nests_deeper(structured, MAX_STRUCTURED_DEPTH)
+    )
+    broken = None if too_deep or shape.output_check is None else shape.output_check.mismatch(structured)
+    if too_deep:
+        structured = {}
+        content.append(
+            types.TextContent(
+                type="text",
+                text=f"Note: the upstream's answer nests deeper than {MAX_STRUCTURED_DEPTH} levels, more than "
+                "MCP clients read, so it is given above as text only, unchanged.",
+            )
+        )
+        meta = {"dev.virtualize/too_deep": {"limit": MAX_STRUCTURED_DEPTH}}
+    elif broken is not None:
         where, why = broken
         structured = {}
         content.append(

@@ -194,3 +194,18 @@ def test_an_answer_that_breaks_the_output_schema_arrives_as_text_with_a_note_tha
 def test_a_body_whose_reading_stopped_early_says_its_size_is_a_lower_bound() -> None:
     result = to_result(TextValue("z" * 50, truncated=True), ResultShape(tool="t", max_bytes=20))
     assert result.content[0].text.endswith("cut at 20 bytes of more than 20; ask for less (filters, paging)]")  # type: ignore[union-attr]
+
+
+def test_an_answer_nested_deeper_than_clients_read_is_text_only_and_still_a_result() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(900):
+        node["a"] = {}
+        node = node["a"]
+    result = to_result(JsonValue(deep), TYPED)
+    # The SDK serializes what it is given; at 255 levels that failed as a JSON-RPC internal error.
+    dumped = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert dumped["structuredContent"] == {} and not result.is_error
+    assert "nests deeper than 200 levels" in result.content[1].text  # type: ignore[union-attr]
+    wide = {"items": [{"id": i, "tags": [{"n": i}]} for i in range(300)]}  # many brackets, shallow
+    assert to_result(JsonValue(wide), TYPED).structured_content == wide

@@ -103,7 +103,22 @@ async def success_outcome(answer: Answer, method: str, limit: int) -> Outcome:
             return TextValue(text, media_type or "application/json", truncated=True, total_bytes=total, status=status)
         try:
             return JsonValue(json.loads(text, parse_constant=_not_json), status=status)
-        except ValueError:
+        except RecursionError:
+            return Failure(
+                "invalid_response",
+                "The upstream answered with JSON nested too deeply to read; the call may have taken effect.",
+                status=status,
+                upstream_message=text,
+            )
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):  # valid JSON, a number beyond Python's digit limit
+                return Failure(
+                    "invalid_response",
+                    "The upstream answered with a number of more than 4,300 digits, which is not read; "
+                    "the call may have taken effect.",
+                    status=status,
+                    upstream_message=text,
+                )
             if media_type:
                 return Failure(
                     "invalid_response",

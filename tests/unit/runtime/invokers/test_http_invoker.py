@@ -541,11 +541,21 @@ async def test_success_bodies_become_values_by_media_type(response: httpx.Respon
     assert outcome == expected
 
 
-@pytest.mark.parametrize("body", ['{"a":', '{"a": NaN}'])
-async def test_json_that_does_not_parse_is_an_invalid_response(body: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('{"a":', "not the JSON"),
+        ('{"a": NaN}', "not the JSON"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),  # a RecursionError: internal_error before
+        ('{"a": ' + "9" * 5000 + "}", "more than 4,300 digits"),  # valid JSON, once called invalid
+    ],
+    ids=["cut", "nan", "deep", "digits"],
+)
+async def test_json_that_does_not_parse_is_an_invalid_response_saying_why(body: str, says: str) -> None:
     _, handler = recorder(httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/json"}))
     outcome, _ = await call(handler, binding("GET"))
     assert isinstance(outcome, Failure) and outcome.category == "invalid_response"
+    assert says in outcome.message
     assert outcome.upstream_message == body
 
 
