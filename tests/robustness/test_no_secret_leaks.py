@@ -170,13 +170,16 @@ async def test_no_credential_appears_in_any_answer_or_log_line_on_any_error_path
     assert _leaks(texts, secrets) == []
 
 
-async def test_an_upstream_that_quotes_the_credential_back_does_not_make_the_gateway_repeat_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [401, 200])  # an error quoting the key, or an account page showing it
+async def test_an_upstream_that_quotes_the_credential_back_does_not_make_the_gateway_repeat_it(
+    tmp_path: Path, status: int
+) -> None:
     folder = _compile(tmp_path)
     secrets = _secrets(folder)
     echo = " ".join(secrets.values())
     with RecordingUpstream() as upstream:
         for prefix in TOOLS.values():
-            upstream.reply("GET", f"/api/{prefix}/echo", status=401, json={"detail": f"bad credentials: {echo}"})
+            upstream.reply("GET", f"/api/{prefix}/echo", status=status, json={"detail": f"your credentials: {echo}"})
         with served([folder], upstreams={"leaky": upstream.url + "/api"}, env=_env(secrets)) as gateway:
             texts = await _exercise(gateway.url("leaky"), [(tool, {"case": "echo"}) for tool in TOOLS])
             texts += gateway.log_lines()

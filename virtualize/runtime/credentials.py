@@ -83,6 +83,16 @@ class ResolvedCredential:
 MIN_SECRET_LENGTH = 4  # shorter would redact ordinary words; no real secret is that short
 
 
+def redact_sent(text: str, forms: Sequence[str]) -> str:
+    """``text`` with each of ``forms`` (``CredentialStore.forms``) replaced by ``***``: a success
+    body that echoes a key the gateway holds for the agent (an account page, a debug echo) must
+    not hand the agent that key."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
 def _redact(text: str, secrets: set[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= MIN_SECRET_LENGTH:
@@ -224,6 +234,18 @@ class CredentialStore:
         gateway repeat it to the agent or its logs: the values this store knows, the values sent
         on this call (an OAuth2 token, a Basic pair) and their percent-encoded forms all go.
         """
+        secrets = set(self.forms(used))
+        texts = [failure.message, failure.upstream_message or "", json.dumps(failure.details, ensure_ascii=False)]
+        if not any(secret in text for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for text in texts):
+            return failure
+        details = tuple(json.loads(_redact(json.dumps(d, ensure_ascii=False), secrets)) for d in failure.details)
+        upstream = _redact(failure.upstream_message, secrets) if failure.upstream_message else failure.upstream_message
+        return replace(failure, message=_redact(failure.message, secrets), upstream_message=upstream, details=details)
+
+    def forms(self, used: Sequence[ResolvedCredential] = ()) -> tuple[str, ...]:
+        """Every secret this store can read, and those ``used`` on a call (an OAuth2 token, a
+        ``Bearer``/``Basic`` value and its token), with their percent-encoded forms: longest
+        first, none shorter than ``MIN_SECRET_LENGTH``."""
         secrets = self._secrets()
         for credential in used:
             secrets.add(credential.value)
@@ -231,12 +253,7 @@ class CredentialStore:
             if scheme.lower() in ("bearer", "basic") and token:
                 secrets.add(token)
         secrets |= {quote(secret, safe="") for secret in secrets}
-        texts = [failure.message, failure.upstream_message or "", json.dumps(failure.details, ensure_ascii=False)]
-        if not any(secret in text for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for text in texts):
-            return failure
-        details = tuple(json.loads(_redact(json.dumps(d, ensure_ascii=False), secrets)) for d in failure.details)
-        upstream = _redact(failure.upstream_message, secrets) if failure.upstream_message else failure.upstream_message
-        return replace(failure, message=_redact(failure.message, secrets), upstream_message=upstream, details=details)
+        return tuple(sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True))
 
     def _secrets(self) -> set[str]:
         """Every value this store can read now, from whichever source (a variable, or a file)."""

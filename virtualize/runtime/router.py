@@ -362,6 +362,7 @@ class Router:
                 request_id=request_id,
                 refresh_credentials=refresh if credentials else None,
                 record=record,
+                redact=store.forms(credentials) if credentials else (),
             )
             outcome = await entry.invoker.invoke(call)
             return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome

@@ -65,7 +65,8 @@ class Invocation:
     ``tool`` is the manifest's tool name (never the aggregate endpoint's prefixed name);
     ``arguments`` are validated, with ``binding.fixed`` merged in; ``credentials`` are those of the
     first satisfiable security alternative of ``binding.security`` (empty when none is required);
-    ``deadline`` is absolute, in ``anyio.current_time()`` seconds.
+    ``deadline`` is absolute, in ``anyio.current_time()`` seconds; ``redact`` are the secrets (in
+    every form an upstream could quote them) to take out of any text the answer carries.
     """
 
     server: str
@@ -77,6 +78,7 @@ class Invocation:
     request_id: str = ""
     refresh_credentials: Callable[[], Awaitable[tuple[ResolvedCredential, ...] | None]] | None = None
     record: CallRecord = field(default_factory=CallRecord)
+    redact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

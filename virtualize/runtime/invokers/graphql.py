@@ -40,7 +40,7 @@ from graphql import (
 
 from virtualize.errors import ManifestError
 from virtualize.manifest.model import GraphQLBinding, Manifest
-from virtualize.runtime.credentials import ResolvedCredential
+from virtualize.runtime.credentials import ResolvedCredential, redact_sent
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
 from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, Outgoing, Pool, upstream_pool
@@ -141,7 +141,7 @@ class GraphQLInvoker:
             answer = await self._post(
                 self._settings.base_url or binding.endpoint, payload, credentials, call, idempotent=idempotent
             )
-            outcome = self._outcome(binding, answer)
+            outcome = self._outcome(binding, answer, call.redact)
             call.record.status = outcome.status
             if _unauthenticated(outcome) and call.refresh_credentials is not None and not refreshed:
                 refreshed = True
@@ -222,12 +222,12 @@ class GraphQLInvoker:
 
     # -- the answer --------------------------------------------------------------------------
 
-    def _outcome(self, binding: GraphQLBinding, answer: _Answer) -> Outcome:
+    def _outcome(self, binding: GraphQLBinding, answer: _Answer, sent: Sequence[str]) -> Outcome:
         if answer.failure is not None:
             return answer.failure
         status = answer.status
         mutation = binding.operation_type == "mutation"
-        text = answer.body.decode("utf-8", errors="replace")
+        text = redact_sent(answer.body.decode("utf-8", errors="replace"), sent)
         if answer.truncated:
             limit = self._settings.max_response_bytes
             return TextValue(text[:limit], "application/json", truncated=True, status=status)

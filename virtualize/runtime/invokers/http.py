@@ -427,7 +427,8 @@ class HttpInvoker:
                         await anyio.sleep(delay)
                         continue
                 if 200 <= status < 300:
-                    return await success_outcome(response, plan.method, self._settings.max_response_bytes)
+                    limit = self._settings.max_response_bytes
+                    return await success_outcome(response, plan.method, limit, call.redact)
                 return await failure_outcome(response, url, plan.idempotent)
             except httpx.HTTPError as exc:  # the body broke off after the status line: never repeated
                 return transport_failure(exc, plan.idempotent, plan.origin)

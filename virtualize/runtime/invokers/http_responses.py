@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
 
+from virtualize.runtime.credentials import redact_sent
 from virtualize.runtime.invokers.http_serialization import is_json_media
 from virtualize.runtime.invokers.http_transport import Answer
 from virtualize.runtime.outcomes import (
@@ -89,7 +90,9 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
-async def success_outcome(answer: Answer, method: str, limit: int) -> Outcome:
+async def success_outcome(answer: Answer, method: str, limit: int, sent: Sequence[str] = ()) -> Outcome:
+    """The value of a 2xx answer; ``sent`` are the forms of the credentials this call sent
+    (``sent_forms``), removed from any text the answer carries."""
     status = answer.status
     if status in (204, 205) or method == "HEAD":
         return EmptyValue(status)
@@ -98,7 +101,7 @@ async def success_outcome(answer: Answer, method: str, limit: int) -> Outcome:
         return EmptyValue(status)
     media_type, charset = _media_type(answer.headers)
     if is_json_media(media_type) or (not media_type and data.lstrip()[:1] in (b"{", b"[")):
-        text = _decode(data, charset)
+        text = redact_sent(_decode(data, charset), sent)
         if truncated:
             return TextValue(text, media_type or "application/json", truncated=True, total_bytes=total, status=status)
         try:
@@ -129,11 +132,11 @@ async def success_outcome(answer: Answer, method: str, limit: int) -> Outcome:
                 )
     if not media_type:
         try:
-            return TextValue(data.decode("utf-8"), "text/plain", truncated, total, status)
+            return TextValue(redact_sent(data.decode("utf-8"), sent), "text/plain", truncated, total, status)
         except UnicodeDecodeError:
             return BinaryValue(data, "application/octet-stream", truncated, total, status)
     if _is_text(media_type, charset):
-        return TextValue(_decode(data, charset), media_type, truncated, total, status)
+        return TextValue(redact_sent(_decode(data, charset), sent), media_type, truncated, total, status)
     return BinaryValue(data, media_type, truncated, total, status)
 
 
