@@ -255,6 +255,18 @@ async def test_a_client_that_cancels_stops_the_upstream_call_and_the_gateway_ser
     assert (await _call(gateway, "getPet", {"petId": 1})).structured_content == {"id": 1, "name": "One"}
 
 
+async def test_a_lone_surrogate_in_upstream_json_reaches_the_client_as_a_replacement_character(
+    gateway: Gateway, upstream: RecordingUpstream
+) -> None:
+    # Python reads "\ud800" and writes it back; the official client's strict reader refused the
+    # whole answer ("unexpected end of hex escape") and the call raised.
+    upstream.reply(
+        "GET", "/v1/pets/1004", body=b'{"id": 1004, "name": "Rex\\ud800"}', headers={"Content-Type": "application/json"}
+    )
+    result = await _call(gateway, "getPet", {"petId": 1004})
+    assert result.structured_content == {"id": 1004, "name": "Rex\ufffd"}
+
+
 async def test_an_upstream_that_closes_the_connection_becomes_unavailable(
     gateway: Gateway, upstream: RecordingUpstream
 ) -> None:

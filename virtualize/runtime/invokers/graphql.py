@@ -42,7 +42,13 @@ from virtualize.errors import ManifestError
 from virtualize.manifest.model import GraphQLBinding, Manifest
 from virtualize.runtime.credentials import ResolvedCredential, redact_sent
 from virtualize.runtime.invokers import Invocation, InvokerSettings
-from virtualize.runtime.invokers.http_responses import read_bounded, retry_after, status_category, transport_failure
+from virtualize.runtime.invokers.http_responses import (
+    parse_json,
+    read_bounded,
+    retry_after,
+    status_category,
+    transport_failure,
+)
 from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, Outgoing, Pool, upstream_pool
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
 
@@ -232,7 +238,7 @@ class GraphQLInvoker:
             limit = self._settings.max_response_bytes
             return TextValue(text[:limit], "application/json", truncated=True, status=status)
         try:
-            document = json.loads(text) if text.strip() else None
+            document = parse_json(text) if text.strip() else None
         except ValueError:
             document = None
         if not isinstance(document, dict) or not ({"data", "errors"} & document.keys()):

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -90,6 +93,29 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
+def parse_json(text: str) -> Any:
+    """An upstream's JSON, as clients can read it back: ``NaN`` and ``Infinity`` refused, and a
+    lone surrogate escape (``"\\ud800"``, which Python's reader keeps and strict JSON readers such
+    as the official client's refuse, failing the whole call) read as U+FFFD."""
+    value = json.loads(text, parse_constant=_not_json)
+    if "\\ud" in text or "\\uD" in text:  # only then can a string hold one: a pair decodes whole
+        value = _without_lone_surrogates(value)
+    return value
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 async def success_outcome(answer: Answer, method: str, limit: int, sent: Sequence[str] = ()) -> Outcome:
     """The value of a 2xx answer; ``sent`` are the forms of the credentials this call sent
     (``sent_forms``), removed from any text the answer carries."""
@@ -105,7 +131,7 @@ async def success_outcome(answer: Answer, method: str, limit: int, sent: Sequenc
         if truncated:
             return TextValue(text, media_type or "application/json", truncated=True, total_bytes=total, status=status)
         try:
-            return JsonValue(json.loads(text, parse_constant=_not_json), status=status)
+            return JsonValue(parse_json(text), status=status)
         except RecursionError:
             return Failure(
                 "invalid_response",
@@ -180,9 +206,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "inf" and "nan" parse as floats, and say nothing about when to come back
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -22,6 +22,7 @@ from virtualize.manifest.model import (
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http import BACKOFF_BASE, create_invoker
+from virtualize.runtime.invokers.http_responses import retry_after
 from virtualize.runtime.outcomes import BinaryValue, EmptyValue, Failure, JsonValue, Outcome, TextValue
 
 pytestmark = pytest.mark.anyio
@@ -612,3 +613,8 @@ async def test_arguments_that_make_a_url_past_any_limit_are_refused_unsent() -> 
     assert isinstance(outcome, Failure) and outcome.category == "invalid_arguments"
     assert "65,536" in outcome.message
     assert seen == [] and invocation.record.attempts == 1
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), ("-3", 0.0), ("inf", None), ("nan", None), ("soon", None)])
+def test_retry_after_reads_seconds_and_ignores_what_says_no_time(header: str, seconds: float | None) -> None:
+    assert retry_after({"retry-after": header}) == seconds  # "inf" made the agent read "retry after inf s"
