@@ -140,7 +140,7 @@ def _body_arguments(body: ir.Body, views: SchemaViews) -> list[tuple[ir.Argument
         if binary_body and body.required and isinstance(whole, dict) and whole.get("type", "string") == "string":
             # An empty raw body is no body at all: a required one must carry at least one byte.
             whole = {**whole, "minLength": max(1, whole.get("minLength", 0))}
-        if body.description and "description" not in whole:
+        if body.description:  # this operation's words for its body win over a shared schema's
             whole = {**whole, "description": views.describe(body.description)}
         argument = ir.Argument(
             name=BODY_ARGUMENT,
@@ -210,7 +210,7 @@ def plan(op: ir.Operation, views: SchemaViews) -> tuple[PlannedArgument, ...]:
     found: list[tuple[ir.Argument, Any, bool, str | None, bool]] = []
     for arg in op.arguments:
         schema = views.view(arg.schema_, Mode.REQUEST)
-        if arg.description and "description" not in schema:
+        if arg.description:  # the parameter's own description says more than its type's
             schema = {**schema, "description": views.describe(arg.description)}
         if arg.deprecated:
             schema = {**schema, "deprecated": True}

@@ -139,3 +139,24 @@ def test_a_required_form_field_that_an_empty_value_would_leave_out_needs_an_item
     assert multipart["values"]["minItems"] == 1
     assert multipart["profile"] == {"$ref": "#/$defs/Profile"}  # one JSON part, `{}` included
     assert "minItems" not in as_json["values"]  # `[]` is sent as it is
+
+
+def test_a_parameters_and_a_bodys_own_description_win_over_their_schemas():
+    email = {"type": "string", "description": "An email address."}
+    owner = ir.Argument(name="owner", location=Location.QUERY, schema_=email, description="Filter by owner email.")
+    body = ir.Body(
+        media_type="application/json",
+        required=True,
+        schema={"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "A key."},
+        description="The key of the pet to adopt.",
+    )
+    operation = ir.Operation(
+        key="POST /p",
+        name_candidates=("p",),
+        arguments=(owner,),
+        call=ir.HttpCall(method="POST", path="/p", body=body),
+    )
+    planned = {argument.argument: argument.schema for argument in plan(operation, SchemaViews({}))}
+    # the schema's words stood in for the parameter's, which were dropped without a word
+    assert planned["owner"]["description"] == "Filter by owner email."
+    assert planned["body"]["description"] == "The key of the pet to adopt."
