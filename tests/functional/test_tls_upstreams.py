@@ -153,7 +153,9 @@ async def test_a_tls_upstream_whose_ca_is_not_trusted_is_unavailable_and_never_a
         result = await call_through_gateway(tmp_path, url, None, http2=http2)
     assert result.is_error
     assert result.meta is not None
-    assert result.meta["dev.virtualize/error"]["category"] == "unavailable"
+    error = result.meta["dev.virtualize/error"]
+    assert error["category"] == "unavailable"
+    assert not error["retryable"] and "certificate is not trusted" in error["message"]  # was: may succeed if retried
     assert seen == []
 
 

@@ -267,9 +267,20 @@ async def failure_outcome(answer: Answer, url: str, idempotent: bool) -> Failure
     )
 
 
+# How each client names a certificate it does not trust: aiohttp's error kind, httpx's ssl message.
+_UNTRUSTED = ("CertificateError", "CERTIFICATE_VERIFY_FAILED")
+
+
 def transport_failure(exc: httpx.HTTPError, idempotent: bool, host: str) -> Failure:
     """The outcome of an exchange that broke before a whole answer arrived."""
     logger.debug("upstream %s: %s", host, type(exc).__name__)
+    if isinstance(exc, httpx.ConnectError) and any(m in str(exc) for m in _UNTRUSTED):
+        # Not a passing fault: the same certificate fails the same way on every retry.
+        return Failure(
+            "unavailable",
+            f"The upstream's TLS certificate is not trusted ({host}); ca_file names the CAs to trust.",
+            retryable=False,
+        )
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ConnectError):
         return Failure("unavailable", f"Could not connect to the upstream ({host}).")
     if isinstance(exc, httpx.TimeoutException):
