@@ -93,6 +93,9 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json(text: str) -> Any:
     """An upstream's JSON, as clients can read it back: ``NaN`` and ``Infinity`` refused, and a
     lone surrogate escape (``"\\ud800"``, which Python's reader keeps and strict JSON readers such
@@ -113,12 +116,9 @@ def _without_lone_surrogates(value: Any) -> Any:
     return value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 async def success_outcome(answer: Answer, method: str, limit: int, sent: Sequence[str] = ()) -> Outcome:
-    """The value of a 2xx answer; ``sent`` are the forms of the credentials this call sent
-    (``sent_forms``), removed from any text the answer carries."""
+    """The value of a 2xx answer; ``sent`` are the secrets the call must not hand the agent
+    (``Invocation.redact``), taken out of any text the answer carries."""
     status = answer.status
     if status in (204, 205) or method == "HEAD":
         return EmptyValue(status)
