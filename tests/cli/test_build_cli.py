@@ -178,6 +178,15 @@ def test_a_selection_pattern_that_matches_nothing_is_a_warning(tmp_path: Path):
     assert "selection include_tags pattern 'thigns' matches no operation" in result.output
 
 
+def test_a_selection_that_keeps_no_operation_says_so(tmp_path: Path):
+    spec = write(tmp_path / "mini.yaml", MINIMAL)
+    # each pattern matches, and together they keep nothing: the build used to look like a success
+    result = run("build", spec, "-o", tmp_path / "out", "--include-tag", "writes", "--exclude-op", "add*")
+    assert "the selection keeps none of the 3 operations" in result.output
+    strict = run("build", spec, "-o", tmp_path / "out", "--include-tag", "writes", "--exclude-op", "add*", "--strict")
+    assert strict.exit_code == 2
+
+
 def test_the_config_beside_the_spec_renames_pins_and_reannotates(tmp_path: Path):
     spec = write(tmp_path / "mini.yaml", MINIMAL)
     write(

@@ -88,5 +88,13 @@ def select_operations(build: Build) -> Build:
                     f"selection {field} pattern {pattern!r} matches no operation",
                     hint="check the spelling; patterns are case-sensitive fnmatch globs",
                 )
+    if rules and build.api.operations and not drafts:
+        # Each pattern may match something and the rules together still keep nothing: an empty
+        # server is almost never what was meant, and its manifest would look like a success.
+        build.diagnostics.warning(
+            build.target.source_file,
+            f"the selection keeps none of the {len(build.api.operations)} operations: the server has no tools",
+            hint="check the include and exclude patterns together",
+        )
     skipped = len(build.api.operations) - len(drafts)
     return dataclasses.replace(build, drafts=tuple(drafts), skipped=skipped)
