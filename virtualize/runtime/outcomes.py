@@ -216,8 +216,13 @@ def _cut(text: str, limit: int, whole: str) -> str:
     return head + "\n" + CUT_MARKER.format(limit=limit, total=whole)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+#: ``json.dumps`` with options builds a new encoder per call; this one is built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as JSON text with no spaces and characters as they are (``ensure_ascii=False``)."""
+    return _COMPACT.encode(value)
 
 
 def envelope(failure: Failure, tool: str) -> dict[str, Any]:
@@ -318,7 +323,7 @@ def _nests_deeper(value: Any, limit: int) -> bool:
 
 
 def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult:
-    text = _dumps(outcome.value)
+    text = compact_json(outcome.value)
     size = len(text) if len(text) > shape.max_bytes else 0  # encode only when it may be too big
     if size and (size := len(text.encode("utf-8"))) > shape.max_bytes:
         return types.CallToolResult(
@@ -368,7 +373,7 @@ def _json_result(outcome: JsonValue, shape: ResultShape) -> types.CallToolResult
         content.append(
             types.TextContent(
                 type="text",
-                text="Partial result: the upstream also reported errors: " + _dumps(errors),
+                text="Partial result: the upstream also reported errors: " + compact_json(errors),
             )
         )
         meta = {**(meta or {}), "dev.virtualize/partial": True, "dev.virtualize/errors": errors}

@@ -20,7 +20,6 @@ The answer:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from virtualize.runtime.invokers.http_responses import (
     transport_failure,
 )
 from virtualize.runtime.invokers.http_transport import USER_AGENT, USERINFO_HINT, Outgoing, Pool, upstream_pool
-from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue
+from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, TextValue, compact_json
 
 ACCEPT = "application/graphql-response+json, application/json;q=0.9"
 #: At most this many upstream errors are kept in a result (a broken list field can yield thousands).
@@ -137,7 +136,7 @@ class GraphQLInvoker:
             "variables": variables(plan.variables, call.arguments),
             "operationName": binding.operation_name,
         }
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = compact_json(body).encode("utf-8")
         credentials = call.credentials
         refreshed = False
         idempotent = binding.operation_type == "query"

@@ -31,7 +31,6 @@ field violations become argument paths, RetryInfo becomes ``retry_after``.
 from __future__ import annotations
 
 import base64
-import json
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from virtualize.errors import ManifestError
 from virtualize.manifest.model import GrpcBinding, Manifest, ToolAnnotations
 from virtualize.runtime.credentials import ResolvedCredential
 from virtualize.runtime.invokers import Invocation, InvokerSettings
-from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, invalid_arguments
+from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, compact_json, invalid_arguments
 
 STREAM_FIELD = "messages"  # the adapter's name for a stream, in and out
 TRUNCATED_FIELD = "truncated"
@@ -255,7 +254,7 @@ class GrpcInvoker:
         try:
             async for message in stream:
                 value = self._json(message)
-                size += len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) + 1
+                size += len(compact_json(value).encode("utf-8")) + 1
                 if len(messages) >= self._max_messages or size > self._settings.max_response_bytes:
                     truncated = True
                     rpc.cancel()

@@ -93,6 +93,8 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
+#: Built once: ``json.loads`` with options builds a new decoder per call.
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -100,7 +102,7 @@ def parse_json(text: str) -> Any:
     """An upstream's JSON, as clients can read it back: ``NaN`` and ``Infinity`` refused, and a
     lone surrogate escape (``"\\ud800"``, which Python's reader keeps and strict JSON readers such
     as the official client's refuse, failing the whole call) read as U+FFFD."""
-    value = json.loads(text, parse_constant=_not_json)
+    value = _STRICT.decode(text)
     if "\\ud" in text or "\\uD" in text:  # only then can a string hold one: a pair decodes whole
         value = _without_lone_surrogates(value)
     return value

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
+from virtualize.runtime.outcomes import compact_json
+
 #: RFC 3986 reserved characters kept by ``allowReserved``, minus those that would split the query.
 _RESERVED_KEPT = ":/?[]@!$'()*,;"
 #: cookie-octet (RFC 6265 §4.1.1) minus ``%`` (kept for escapes we make ourselves).
@@ -80,7 +82,7 @@ def _scalar(value: Any) -> str:
         return value
     if isinstance(value, int | float):
         return json.dumps(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return compact_json(value)
 
 
 def _as_content(param: Param, value: Any) -> Any:
@@ -89,7 +91,7 @@ def _as_content(param: Param, value: Any) -> Any:
         return value
     if isinstance(value, str) and not is_json_media(param.content_type):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(value)
 
 
 def _enc(text: str, allow_reserved: bool = False) -> str:
@@ -257,7 +259,7 @@ def _b64(pointer: str, text: str) -> bytes:
 
 
 def json_body(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return compact_json(value).encode("utf-8")
 
 
 def form_body(fields: Sequence[tuple[Param, Any]]) -> bytes:
