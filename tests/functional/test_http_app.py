@@ -11,6 +11,7 @@ import httpx
 import pytest
 from mcp import types
 from mcp.server import ServerRequestContext
+from starlette.routing import Match, Route
 
 from tests.support.petstore import API_KEY, KEY_VARIABLE, petstore_manifest
 from tests.support.upstream import RecordingUpstream
@@ -19,7 +20,7 @@ from virtualize.runtime.credentials import CredentialStore
 from virtualize.runtime.invokers import InvokerSettings
 from virtualize.runtime.invokers.http import create_invoker
 from virtualize.runtime.router import Router, VirtualServer
-from virtualize.runtime.transports import http_app
+from virtualize.runtime.transports import http_app, mcp_path_params
 
 pytestmark = pytest.mark.anyio
 
@@ -167,3 +168,31 @@ async def test_an_mcp_endpoint_answers_only_post(upstream: RecordingUpstream, me
         with anyio.fail_after(10):
             answer = await client.request(method, "/servers/petstore/mcp", headers={"Accept": "text/event-stream"})
     assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mcp",
+        "/servers/petstore/mcp",
+        "/servers/a b/mcp",
+        "/servers//mcp",
+        "/servers/mcp",
+        "/servers/a/b/mcp",
+        "/mcp/",
+        "/servers/petstore/mcp/",
+        "/mcpx",
+        "/x/mcp",
+        "/servers/petstore",
+    ],
+)
+def test_the_fast_path_takes_exactly_the_paths_the_mcp_routes_match(path: str) -> None:
+    # GatewayApp hands these to the endpoint without Starlette's routing: it must agree with it.
+    routes = [Route("/mcp", _nothing, methods=["POST"]), Route("/servers/{server}/mcp", _nothing, methods=["POST"])]
+    scope = {"type": "http", "method": "POST", "path": path, "root_path": ""}
+    matched = [child for route in routes for match, child in [route.matches(scope)] if match is Match.FULL]
+    assert mcp_path_params(path) == (matched[0]["path_params"] if matched else None)
+
+
+async def _nothing(_: object) -> None:
+    raise AssertionError("never called")

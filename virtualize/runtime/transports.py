@@ -68,7 +68,7 @@ def _security(host: str) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
-def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announce: str = "") -> Starlette:
+def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announce: str = "") -> GatewayApp:
     """The ASGI app. ``announce`` is logged once the MCP layer runs (tests wait for it)."""
     security = _security(host)
     manager = StreamableHTTPSessionManager(
@@ -111,7 +111,8 @@ def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announc
         refused = await guard.validate_request(request)
         return refused or Response(router.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
-    app = Starlette(
+    app = GatewayApp(
+        endpoint,
         routes=[
             # POST only: a legacy GET would open an event stream a stateless server never writes
             # to, and there is no session to DELETE (405, as the transport allows, says so).
@@ -125,6 +126,39 @@ def http_app(router: Router, access: Access, *, host: str = "127.0.0.1", announc
     )
     app.router.redirect_slashes = False  # "/mcp/" is not an endpoint: a 404 says so, a redirect would hide it
     return app
+
+
+class GatewayApp(Starlette):
+    """Starlette, with a tool call's POST handed straight to its MCP endpoint.
+
+    Starlette would pass it through two exception middlewares and match it against each route
+    (about 2% of the gateway's instructions per call, measured with cachegrind); the routes
+    stay for everything else, and answer a GET or a DELETE on an MCP path with 405.
+    """
+
+    def __init__(self, endpoint: ASGIApp, **options: Any) -> None:
+        super().__init__(**options)
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            params = mcp_path_params(scope["path"])
+            if params is not None:
+                scope["path_params"] = params
+                await self._endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def mcp_path_params(path: str) -> dict[str, str] | None:
+    """The path parameters of an MCP route (``/mcp``, ``/servers/{server}/mcp``), else None."""
+    if path == "/mcp":
+        return {}
+    if path.startswith("/servers/") and path.endswith("/mcp"):
+        server = path[len("/servers/") : -len("/mcp")]
+        if server and "/" not in server:
+            return {"server": server}
+    return None
 
 
 def bind(host: str, port: int) -> socket.socket:
