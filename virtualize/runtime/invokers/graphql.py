@@ -217,8 +217,7 @@ class GraphQLInvoker:
                 try:
                     data, truncated, _ = await read_bounded(response, limit)
                 finally:
-                    with anyio.CancelScope(shield=True):  # the connection goes back to the pool even past the deadline
-                        await response.aclose()
+                    await response.aclose()
                 return _Answer(response.status, data, truncated, retry_after(response.headers))
             except httpx.HTTPError as exc:
                 return _Answer(None, failure=transport_failure(exc, idempotent, endpoint.host))

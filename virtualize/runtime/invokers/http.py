@@ -423,7 +423,7 @@ class HttpInvoker:
                     delay = self._delay(retries, retry_after(response.headers), deadline)
                     if delay is not None:
                         retries += 1
-                        await _close(response)
+                        await response.aclose()
                         await anyio.sleep(delay)
                         continue
                 if 200 <= status < 300:
@@ -433,7 +433,7 @@ class HttpInvoker:
             except httpx.HTTPError as exc:  # the body broke off after the status line: never repeated
                 return transport_failure(exc, plan.idempotent, plan.origin)
             finally:
-                await _close(response)
+                await response.aclose()
 
     def _delay(self, retries: int, asked: float | None, deadline: float) -> float | None:
         """How long to wait before the next attempt, or None when it would not fit."""
@@ -452,7 +452,7 @@ class HttpInvoker:
             target = redirect_target(response, request.url)
             if target is None or origin(target) != home:
                 return response, request.url
-            await _close(response)
+            await response.aclose()
             method, content, headers = request.method, request.content, request.headers
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, content = ("HEAD" if method == "HEAD" else "GET"), None
@@ -462,12 +462,6 @@ class HttpInvoker:
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-async def _close(response: Answer) -> None:
-    # Shielded: the call's deadline may have fired, and the connection must still go back to the pool.
-    with anyio.CancelScope(shield=True):
-        await response.aclose()
 
 
 def create_invoker(manifest: Manifest, settings: InvokerSettings) -> HttpInvoker:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
+import anyio
 import httpx
 from aiohttp.http_exceptions import ContentEncodingError
 from yarl import URL
@@ -76,7 +77,9 @@ class Answer(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Give the connection back (or close it, when the body was not read to its end)."""
+        """Give the connection back (or close it, when the body was not read to its end).
+
+        Completes even when the call's deadline has fired: the connection must not be lost."""
         ...
 
 
@@ -152,7 +155,8 @@ class _HttpxAnswer:
         return await _bounded(self._response.aiter_bytes(), limit)
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        with anyio.CancelScope(shield=True):
+            await self._response.aclose()
 
 
 # -- HTTP/1.1: aiohttp ---------------------------------------------------------------------------
@@ -221,12 +225,17 @@ class _AiohttpAnswer:
         self._unwatch = _watch_for_a_broken_body(answer)
 
     async def read(self, limit: int) -> tuple[bytes, bool]:
+        content = self._answer.content
         try:
-            return await _bounded(self._answer.content.iter_any(), limit)
+            if content.is_eof():  # the whole body has arrived (a small answer, usually): no reading loop
+                data = content.read_nowait()
+                return data[:limit], len(data) > limit
+            return await _bounded(content.iter_any(), limit)
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc) from exc
 
     async def aclose(self) -> None:
+        # Nothing here waits, so nothing can be cancelled: no shield (a scope per call) needed.
         self._unwatch()
         # A body not read to its end closes the connection instead of returning it to the pool.
         self._answer.release()

@@ -347,3 +347,18 @@ async def test_the_invoker_follows_a_same_origin_303_over_this_pool_as_a_get_wit
     assert first[-1] == b'{"a":1}'
     assert second[0] == b"GET /v1/done?x=%2F HTTP/1.1"
     assert not any(line.lower().startswith((b"content-type", b"content-length")) for line in second)
+
+
+@pytest.mark.parametrize("limit", [3, 10, 11, 1000])
+async def test_a_body_that_arrived_whole_is_cut_at_the_limit_and_says_so(limit: int) -> None:
+    ten = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789"
+    async with serving(ten) as server:
+        for pool in (
+            AiohttpPool(InvokerSettings()),
+            HttpxPool(httpx.AsyncHTTPTransport(), InvokerSettings(), owned=True),
+        ):
+            response = await pool.send(Outgoing("GET", server.url()))
+            await anyio.sleep(0.05)  # the body is in by now: aiohttp reads it without a loop
+            assert await response.read(limit) == (b"0123456789"[:limit], limit < 10)
+            await response.aclose()
+            await pool.aclose()
