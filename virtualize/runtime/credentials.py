@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import re
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -81,6 +82,9 @@ class ResolvedCredential:
 
 
 MIN_SECRET_LENGTH = 4  # shorter would redact ordinary words; no real secret is that short
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def redact_sent(text: str, forms: Sequence[str]) -> str:
@@ -174,6 +178,7 @@ class CredentialStore:
         self._token_client = token_client
         self._owns_token_client = token_client is None
         self._tokens: dict[str, _Token] = {}
+        self._forms_of: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
         self._locks: dict[str, anyio.Lock] = {}
 
     # -- sources ---------------------------------------------------------------------------
@@ -199,7 +204,7 @@ class CredentialStore:
         value = value.strip()
         if not value:
             raise _missing(self.server, scheme, f"{described} is empty")
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        if _CONTROL.search(value):
             raise _missing(self.server, scheme, f"{described} holds control characters")
         return value
 
@@ -252,8 +257,12 @@ class CredentialStore:
             scheme, _, token = credential.value.partition(" ")
             if scheme.lower() in ("bearer", "basic") and token:
                 secrets.add(token)
-        secrets |= {quote(secret, safe="") for secret in secrets}
-        return tuple(sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True))
+        key = frozenset(secrets)
+        if key != self._forms_of[0]:  # the secrets rarely change: derive their forms once per change
+            secrets |= {quote(secret, safe="") for secret in secrets}
+            forms = tuple(sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True))
+            self._forms_of = (key, forms)
+        return self._forms_of[1]
 
     def _secrets(self) -> set[str]:
         """Every value this store can read now, from whichever source (a variable, or a file)."""

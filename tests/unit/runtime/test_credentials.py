@@ -139,6 +139,15 @@ async def test_a_value_read_from_any_file_is_scrubbed_from_failures(tmp_path: Pa
     assert pets.scrub(failure).upstream_message == "saw *** and ***"
 
 
+async def test_a_rotated_secret_is_redacted_from_the_next_call_on(tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("first/s3cret", encoding="utf-8")
+    pets = store({"PETS_KEY_FILE": str(secret)}, key=KEY_IN["header"])
+    assert pets.forms() == ("first%2Fs3cret", "first/s3cret")  # longest first, so no form leaves part of one
+    secret.write_text("second-s3cret", encoding="utf-8")
+    assert pets.forms() == ("second-s3cret",)  # the forms are kept, but only while the secrets stay the same
+
+
 async def test_the_callers_token_is_forwarded_only_when_configured() -> None:
     bearer = AuthScheme(kind="http_bearer", sources={"token": "PETS_TOKEN"})
     not_forwarding = await store({}, bearer=bearer).resolve(needs("bearer"), caller_token="callers")
