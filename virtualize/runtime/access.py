@@ -165,8 +165,13 @@ class GatewayGuard:
         if server is not None and server not in self.servers:
             await _reject(send, 404, f"no virtual server named {server!r}")
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        grant = self.access.grant(headers.get("authorization"), headers.get("x-api-key"))
+        authorization = api_key = None
+        for name, value in scope.get("headers", ()):  # the last of repeated headers wins, as in a dict
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"x-api-key":
+                api_key = value.decode("latin-1")
+        grant = self.access.grant(authorization, api_key)
         if grant is None:
             await _reject(
                 send,
