@@ -276,15 +276,22 @@ class CredentialStore:
     # -- resolution ------------------------------------------------------------------------
 
     async def resolve(
-        self, security: tuple[tuple[SecurityUse, ...], ...], caller_token: str | None = None
+        self,
+        security: tuple[tuple[SecurityUse, ...], ...],
+        caller_token: str | None = None,
+        *,
+        deadline: float = math.inf,
     ) -> tuple[ResolvedCredential, ...] | Failure:
-        """Credentials for the first satisfiable alternative, or the first alternative's failure."""
+        """Credentials for the first satisfiable alternative, or the first alternative's failure.
+
+        ``deadline`` (``anyio.current_time()`` seconds) bounds fetching an OAuth2 token, and waiting
+        for another call's fetch of it: past it the credential is a ``timeout`` failure."""
         if not security:
             return ()
         problems: list[Failure] = []
         for alternative in security:
             try:
-                return tuple([await self._credential(use.scheme, caller_token) for use in alternative])
+                return tuple([await self._credential(use.scheme, caller_token, deadline) for use in alternative])
             except _Unusable as exc:
                 problems.append(exc.failure)
         if len(problems) == 1:
@@ -310,7 +317,7 @@ class CredentialStore:
                 del self._tokens[credential.scheme]
         return refreshable
 
-    async def _credential(self, name: str, caller_token: str | None) -> ResolvedCredential:
+    async def _credential(self, name: str, caller_token: str | None, deadline: float) -> ResolvedCredential:
         scheme = self._schemes.get(name)
         if scheme is None:
             raise _missing(self.server, name, "the scheme is not in auth.json")
@@ -325,7 +332,7 @@ class CredentialStore:
             encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             return ResolvedCredential(name, kind, "header", "Authorization", f"Basic {encoded}")
         if kind == "oauth2_client_credentials":
-            token = await self._client_credentials_token(name, scheme)
+            token = await self._client_credentials_token(name, scheme, deadline)
             return ResolvedCredential(name, kind, "header", "Authorization", f"Bearer {token}")
         role = ROLES.get(kind, ("value",))[0]
         return self._place(name, scheme, self._role(name, scheme, role))
@@ -339,23 +346,28 @@ class CredentialStore:
             return ResolvedCredential(name, scheme.kind, scheme.in_ or "header", scheme.parameter or "X-API-Key", value)
         return ResolvedCredential(name, scheme.kind, "header", "Authorization", f"Bearer {value}")
 
-    async def _client_credentials_token(self, name: str, scheme: AuthScheme) -> str:
+    async def _client_credentials_token(self, name: str, scheme: AuthScheme, deadline: float) -> str:
         cached = self._tokens.get(name)
         if cached is not None and cached.expires_at > time.monotonic():
             return cached.value
         lock = self._locks.setdefault(name, anyio.Lock())
-        async with lock:
-            # Whoever held the lock may have fetched a token meanwhile (single-flight).
-            cached = self._tokens.get(name)
-            if cached is not None and cached.expires_at > time.monotonic():
-                return cached.value
-            client_id = self._role(name, scheme, "client_id")
-            client_secret = self._role(name, scheme, "client_secret")
-            if not scheme.token_url:
-                raise _missing(self.server, name, "auth.json names no token_url")
-            token = await self._fetch_token(name, scheme.token_url, scheme.scopes, client_id, client_secret)
-            self._tokens[name] = token
-            return token.value
+        # The token client's own timeouts bound each read, not an answer dripped a byte at a time.
+        with anyio.move_on_after(deadline - anyio.current_time()):
+            async with lock:
+                # Whoever held the lock may have fetched a token meanwhile (single-flight).
+                cached = self._tokens.get(name)
+                if cached is not None and cached.expires_at > time.monotonic():
+                    return cached.value
+                client_id = self._role(name, scheme, "client_id")
+                client_secret = self._role(name, scheme, "client_secret")
+                if not scheme.token_url:
+                    raise _missing(self.server, name, "auth.json names no token_url")
+                token = await self._fetch_token(name, scheme.token_url, scheme.scopes, client_id, client_secret)
+                self._tokens[name] = token
+                return token.value
+        raise _Unusable(
+            Failure("timeout", f"The token endpoint of scheme {name!r} did not answer within the call's deadline.")
+        )
 
     async def _fetch_token(
         self, name: str, token_url: str, scopes: tuple[str, ...], client_id: str, client_secret: str

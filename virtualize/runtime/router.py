@@ -58,8 +58,6 @@ logger = logging.getLogger(__name__)
 NAME_LIMIT = 64
 #: Bytes of serialized tools per ``tools/list`` page; the envelope adds little, clients cap at 1 MiB.
 PAGE_BUDGET = 900_000
-#: The router's own deadline backstop, beyond the invoker's (which should answer at the deadline).
-DEADLINE_GRACE = 1.0
 AGGREGATE = ""  # the aggregate endpoint's key
 #: The schema annotation (SEP-2243) whose ``Mcp-Param-*`` headers the SDK checks against the arguments.
 MCP_HEADER_KEY = '"x-mcp-header"'
@@ -337,36 +335,34 @@ class Router:
             return checked
         store = entry.server.credentials
         security = entry.binding.security
-        timeout = entry.server.settings.timeout
-        deadline = anyio.current_time() + timeout
-        # Fetching an OAuth2 token is part of the call: a token endpoint that hangs or drips its
-        # answer is cut by the call's deadline too, not by the token client's own timeouts.
-        with anyio.move_on_after(timeout + DEADLINE_GRACE):
-            credentials = await store.resolve(security, grant.caller_token)
-            if isinstance(credentials, Failure):
-                return credentials
+        # One deadline for the whole call. Each step that waits keeps to it on its own (an OAuth2
+        # token fetch, which a token endpoint that hangs or drips its answer would otherwise hold;
+        # the invoker, as its contract says), so the common call opens no cancel scope here.
+        deadline = anyio.current_time() + entry.server.settings.timeout
+        credentials = await store.resolve(security, grant.caller_token, deadline=deadline)
+        if isinstance(credentials, Failure):
+            return credentials
 
-            async def refresh() -> tuple[ResolvedCredential, ...] | None:
-                if not await store.refresh(credentials):
-                    return None
-                fresh = await store.resolve(security, grant.caller_token)
-                return None if isinstance(fresh, Failure) else fresh
+        async def refresh() -> tuple[ResolvedCredential, ...] | None:
+            if not await store.refresh(credentials):
+                return None
+            fresh = await store.resolve(security, grant.caller_token, deadline=deadline)
+            return None if isinstance(fresh, Failure) else fresh
 
-            call = Invocation(
-                server=entry.server.name,
-                tool=entry.tool,
-                binding=entry.binding,
-                arguments=checked,
-                credentials=credentials,
-                deadline=deadline,
-                request_id=request_id,
-                refresh_credentials=refresh if credentials else None,
-                record=record,
-                redact=store.forms(credentials) if credentials else (),
-            )
-            outcome = await entry.invoker.invoke(call)
-            return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome
-        return Failure("timeout", f"the upstream did not answer within {timeout:g} s")
+        call = Invocation(
+            server=entry.server.name,
+            tool=entry.tool,
+            binding=entry.binding,
+            arguments=checked,
+            credentials=credentials,
+            deadline=deadline,
+            request_id=request_id,
+            refresh_credentials=refresh if credentials else None,
+            record=record,
+            redact=store.forms(credentials) if credentials else (),
+        )
+        outcome = await entry.invoker.invoke(call)
+        return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome
 
     async def aclose(self) -> None:
         for server in self.servers.values():

@@ -222,6 +222,25 @@ async def test_a_lifetime_that_says_nothing_usable_is_the_default_not_an_error(e
     assert len(endpoint.requests) == 1
 
 
+async def test_a_token_endpoint_that_never_answers_is_a_timeout_at_each_calls_deadline() -> None:
+    async def never(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    results: list[object] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(never)) as client:
+        pets = store(OAUTH_ENV, client, oauth=OAUTH)
+
+        async def call(seconds: float) -> None:
+            results.append(await pets.resolve(needs("oauth"), deadline=anyio.current_time() + seconds))
+
+        with anyio.fail_after(5):  # the token client's own 10 s timeout, or never, before
+            async with anyio.create_task_group() as group:
+                group.start_soon(call, 0.2)  # fetches
+                group.start_soon(call, 0.1)  # waits for that fetch behind the scheme's lock
+    assert [r.category for r in results if isinstance(r, Failure)] == ["timeout", "timeout"]
+
+
 async def test_concurrent_calls_share_one_token_request() -> None:
     endpoint = TokenEndpoint()
     async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
