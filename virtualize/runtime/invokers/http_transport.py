@@ -184,6 +184,7 @@ class AiohttpPool:
             max_line_size=MAX_HEADER_LINE,
             max_field_size=MAX_HEADER_LINE,
             max_headers=MAX_HEADERS,
+            skip_auto_headers=_NOT_OURS,  # here, not per request: aiohttp would rebuild the set each time
         )
         # aiohttp re-sends a GET, PUT or DELETE once, unseen, when the connection drops; whether a
         # call is repeated is the invoker's decision (``retries``, counted in ``attempts``). There
@@ -204,7 +205,6 @@ class AiohttpPool:
                 URL(request.url, encoded=True),
                 headers=headers,
                 data=request.content or None,
-                skip_auto_headers=_NOT_OURS,
                 allow_redirects=False,
             )
         except (aiohttp.ClientError, ValueError) as exc:
