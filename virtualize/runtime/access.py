@@ -113,7 +113,7 @@ class Access:
         """The grant of a request's headers, or None when access is on and no key matches."""
         bearer = _bearer(authorization)
         if not self._clients:
-            return Grant(caller_token=bearer)
+            return Grant(caller_token=bearer) if bearer else ANONYMOUS
         for presented in (bearer, api_key):
             if not presented:
                 continue

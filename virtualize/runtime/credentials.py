@@ -70,7 +70,7 @@ def process_environment() -> Mapping[str, str]:
     return os.environ
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per call (see outcomes.JsonValue)
 class ResolvedCredential:
     """One credential ready to place on an upstream request. ``value`` is secret (not in repr)."""
 

@@ -24,13 +24,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 call_logger = logging.getLogger("virtualize.calls")
-_LINE = json.JSONEncoder(separators=(",", ":"))  # built once: ``json.dumps`` with options builds one per call
+_JSON = json.JSONEncoder()
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per call (see outcomes.JsonValue)
 class CallEvent:
     server: str
     tool: str
@@ -41,17 +41,14 @@ class CallEvent:
     attempts: int = 0
 
     def line(self) -> str:
-        return _LINE.encode(
-            {
-                "event": "tool_call",
-                "server": self.server,
-                "tool": self.tool,
-                "status": self.status,
-                "category": self.category,
-                "latency_ms": round(self.seconds * 1000, 3),
-                "attempts": self.attempts,
-                "request_id": self.request_id,
-            },
+        """The fields as one compact JSON object. Written out rather than encoded from a dict,
+        which took three times the instructions; each string still goes through the encoder."""
+        text = _JSON.encode
+        status = self.status if type(self.status) is int else text(self.status)
+        return (
+            f'{{"event":"tool_call","server":{text(self.server)},"tool":{text(self.tool)},"status":{status},'
+            f'"category":{text(self.category)},"latency_ms":{round(self.seconds * 1000, 3)!r},'
+            f'"attempts":{self.attempts:d},"request_id":{text(self.request_id)}}}'
         )
 
 

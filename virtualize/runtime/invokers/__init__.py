@@ -58,7 +58,7 @@ class CallRecord:
     attempts: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per call (see outcomes.JsonValue)
 class Invocation:
     """One tool call, ready for the upstream.
 

@@ -108,7 +108,7 @@ class _Plan:
         return self.method in IDEMPOTENT_METHODS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per call (see outcomes.JsonValue)
 class _Wire:
     """A serialized request, before credentials."""
 

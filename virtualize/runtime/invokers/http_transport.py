@@ -53,7 +53,7 @@ MAX_HEADERS = 1_000  # aiohttp refuses answers with more than 128 header lines b
 _NOT_OURS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "User-Agent"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per call (see outcomes.JsonValue)
 class Outgoing:
     """One upstream request. ``url`` is absolute and percent-encoded: it is sent as it is."""
 
