@@ -1,6 +1,6 @@
 """Benchmark of `virtualize serve`, reported in one run.
 
-    .venv/bin/python bench/serve.py [--calls 2000] [--seconds 3] [--no-fastmcp] [--latency-only]
+    .venv/bin/python bench/serve.py [--calls 2000] [--seconds 3] [--rounds 5] [--no-fastmcp] [--latency-only]
 
 Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its own process):
 
@@ -19,12 +19,17 @@ Measures, against the demo petstore upstream (``virtualize.demo.upstream``, its 
   largest compiled corpus spec (Stripe, 468 tools, compiled to a temporary folder first), also as
   memory per tool above the petstore gateway's.
 
-Numbers are from one machine at one moment: compare the ratios, not the absolutes.
+Every server runs for the whole measurement, and the calls and seconds are split into rounds
+that take turns (direct, gateway, floors; virtualize and FastMCP, alternating who goes first):
+this machine's noise comes in bursts of seconds, and taking turns lets every side meet the same
+bursts instead of one side meeting a burst alone. Numbers are from one machine at one moment:
+compare the ratios, not the absolutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -38,8 +43,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import anyio
@@ -71,8 +77,12 @@ def _wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+def process(
+    command: list[str], env: dict[str, str] | None = None, stderr: IO[str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """``command`` running while in the block; its stderr is a pipe unless ``stderr`` is given."""
+    target = subprocess.PIPE if stderr is None else stderr
+    proc = subprocess.Popen(command, stderr=target, stdout=subprocess.DEVNULL, text=True, env=env)
     try:
         yield proc
     finally:
@@ -83,17 +93,18 @@ def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[s
             proc.kill()
 
 
-def _announced(proc: subprocess.Popen[str], timeout: float = 120.0, lines: list[str] | None = None) -> str:
-    """The base URL ``virtualize serve`` announces; stderr keeps being drained (into ``lines``)."""
+ANNOUNCED = re.compile(r"on (http://[^\s/]+)/mcp")
+
+
+def _announced(proc: subprocess.Popen[str], timeout: float = 120.0) -> str:
+    """The base URL ``virtualize serve`` announces; stderr keeps being drained."""
     found: list[str] = []
     ready = threading.Event()
 
     def drain() -> None:
         assert proc.stderr is not None
         for line in proc.stderr:
-            if lines is not None:
-                lines.append(line)
-            match = re.search(r"on (http://[^\s/]+)/mcp", line)
+            match = ANNOUNCED.search(line)
             if match and not found:
                 found.append(match.group(1))
                 ready.set()
@@ -104,6 +115,21 @@ def _announced(proc: subprocess.Popen[str], timeout: float = 120.0, lines: list[
     if not found:
         raise SystemExit("virtualize serve did not start")
     return found[0]
+
+
+def _announced_in(log: Path, proc: subprocess.Popen[str], timeout: float = 120.0) -> str:
+    """The base URL ``virtualize serve`` announces in its log file.
+
+    The measured gateway logs to a file, not to a pipe this process drains: a draining thread
+    here would wake for every call's log line and take the GIL from the client while it times
+    calls (a log collector in production is another process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        match = ANNOUNCED.search(log.read_text(encoding="utf-8"))
+        if match:
+            return match.group(1)
+        time.sleep(0.05)
+    raise SystemExit(f"virtualize serve did not start: {log.read_text(encoding='utf-8')[-2000:]}")
 
 
 def _env() -> dict[str, str]:
@@ -223,35 +249,46 @@ async def lean_latencies(url: str, calls: int, *, direct: bool) -> list[float]:
     return samples
 
 
-async def _lean_calls(url: str, calls: int) -> list[float]:
-    return await lean_latencies(url, calls, direct=False)
+async def _window(http: aiohttp.ClientSession, url: str, clients: int, seconds: float) -> tuple[int, float]:
+    """Calls answered, and the seconds taken, by ``clients`` concurrent callers for ``seconds``."""
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            await _lean_mcp_call(http, url)
+            done += 1
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for _ in range(clients):
+            group.start_soon(worker)
+    return done, time.perf_counter() - started
 
 
-async def throughput(url: str, clients: int, seconds: float) -> float:
-    """Calls per second from ``clients`` concurrent callers, each waiting for its answer.
+async def rates(urls: dict[str, str], clients: int, seconds: float, rounds: int) -> dict[str, float]:
+    """Calls per second of each server from ``clients`` concurrent callers, each waiting for its
+    answer, over ``seconds`` split into ``rounds`` windows that alternate between the servers.
 
     The load comes from aiohttp, not httpx: on this kind of machine httpx spends 2-6 ms of CPU per
     call itself and, sharing two cores with the servers, it capped the faster server's figure."""
-    done = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
-        await _lean_mcp_call(http, url)
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < stop:
-                await _lean_mcp_call(http, url)
-                done += 1
-
-        started = time.perf_counter()
-        async with anyio.create_task_group() as group:
-            for _ in range(clients):
-                group.start_soon(worker)
-        return done / (time.perf_counter() - started)
-
-
-def _rate(url: str, clients: int, seconds: float) -> float:
-    return anyio.run(throughput, url, clients, seconds, backend_options=UVLOOP)
+    done = dict.fromkeys(urls, 0)
+    spent = dict.fromkeys(urls, 0.0)
+    sessions = {name: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) for name in urls}
+    try:
+        for name, url in urls.items():  # open every connection before counting
+            await _window(sessions[name], url, clients, 0.2)
+        for index in range(rounds):
+            order = list(urls) if index % 2 == 0 else list(reversed(urls))
+            for name in order:
+                calls, elapsed = await _window(sessions[name], urls[name], clients, seconds / rounds)
+                done[name] += calls
+                spent[name] += elapsed
+    finally:
+        for session in sessions.values():
+            await session.close()
+    return {name: done[name] / spent[name] for name in urls}
 
 
 async def first_list(url: str) -> tuple[float, int, int]:
@@ -278,76 +315,116 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
+FLOORS = {"hop": "one more HTTP hop (bare ASGI app)", "sdk": "the MCP SDK's low-level server"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds that calls and seconds are split into"
+    )
     parser.add_argument("--no-fastmcp", action="store_true")
     parser.add_argument("--latency-only", action="store_true", help="skip throughput and cold start")
     options = parser.parse_args()
     python = sys.executable
     upstream_port = _free_port()
     upstream = f"http://127.0.0.1:{upstream_port}/v1"
-    report: list[str] = []
-
-    with process([python, "-m", "virtualize.demo.upstream", "--port", str(upstream_port), "--key", KEY]):
+    rounds = max(1, options.rounds)
+    with contextlib.ExitStack() as running:
+        running.enter_context(
+            process([python, "-m", "virtualize.demo.upstream", "--port", str(upstream_port), "--key", KEY])
+        )
         _wait_http(f"{upstream}/health")
         serve = [python, "-m", "virtualize", "serve", str(REPO / "generated" / "petstore"), "--port", "0"]
-        with process([*serve, f"--upstream=petstore={upstream}"], env=_env()) as gateway:
-            log: list[str] = []
-            base = _announced(gateway, lines=log)
-            url = f"{base}/servers/petstore/mcp"
-            direct = anyio.run(lambda: latencies(f"{upstream}/pets/1", options.calls, direct=True))
-            through = anyio.run(lambda: latencies(url, options.calls, direct=False))
-            lean_direct = anyio.run(
-                lambda: lean_latencies(f"{upstream}/pets/1", options.calls, direct=True), backend_options=UVLOOP
-            )
-            cpu = _cpu_seconds(gateway.pid)
-            lean = anyio.run(lambda: lean_latencies(url, options.calls, direct=False), backend_options=UVLOOP)
-            cpu = (_cpu_seconds(gateway.pid) - cpu) * 1000 / (options.calls + options.calls // 10)
-            report.append(f"latency (ms, {options.calls} sequential calls of getPet)")
-            report.append("                        httpx client          aiohttp client")
-            for label, left, right in (("direct GET", direct, lean_direct), ("through the gateway", through, lean)):
-                report.append(
-                    f"  {label:20s}  p50 {statistics.median(left):6.3f} p99 {_pct(left, 0.99):6.3f}"
-                    f"  p50 {statistics.median(right):6.3f} p99 {_pct(right, 0.99):6.3f}"
-                )
-            added = statistics.median(through) - statistics.median(direct)
-            lean_added = statistics.median(lean) - statistics.median(lean_direct)
-            report.append(f"  added by the gateway  p50 {added:6.3f}             p50 {lean_added:6.3f}")
-            handler = [json.loads(line)["latency_ms"] for line in log if '"tool_call"' in line][-options.calls :]
-            report.append(f"  inside virtualize's call handler  p50 {statistics.median(handler):7.3f}")
-            report.append("    (validation, credentials, invoker with the upstream round trip, result; the rest of a")
-            report.append("     call is the MCP SDK's request handling, HTTP and the client)")
-            report.append(f"  gateway CPU per call (ms, user+system, aiohttp calls)  {cpu:7.3f}")
-            # Measured next to the gateway's figures, so that both see the same machine.
-            floor_lines = floors(python, upstream, options.calls, statistics.median(lean_direct))
-            if options.latency_only:
-                print("\n".join([*report, *floor_lines]))
-                return
-            ours = {c: _rate(url, c, options.seconds) for c in (1, 8, 32)}
-            baseline = (_rss_mib(gateway.pid), _tools_announced(log))
-            report.append(f"  gateway RSS with petstore loaded: {baseline[0]:.1f} MiB")
-            report.extend(floor_lines)
-        theirs: dict[int, float] = {}
+        log = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="virtualize-bench-"))) / "gateway.log"
+        log_file = running.enter_context(log.open("w", encoding="utf-8"))
+        gateway = running.enter_context(
+            process([*serve, f"--upstream=petstore={upstream}"], env=_env(), stderr=log_file)
+        )
+        url = f"{_announced_in(log, gateway)}/servers/petstore/mcp"
+        floors = {kind: running.enter_context(floor_server(python, kind, upstream)) for kind in FLOORS}
+        servers = {"gateway": (url, gateway.pid), **floors}
+        report = latency_report(f"{upstream}/pets/1", servers, log, max(1, options.calls // rounds), rounds)
+        if options.latency_only:
+            print("\n".join(report))
+            return
         fastmcp = None if options.no_fastmcp else _fastmcp_python()
+        urls = {"virtualize": url}
         if fastmcp is not None:
             port = _free_port()
             spec = str(REPO / "specs" / "petstore.yaml")
             command = [str(fastmcp), str(REPO / "bench" / "fastmcp_petstore.py"), spec, upstream, str(port), KEY]
-            with process(command):
-                _wait_http(f"http://127.0.0.1:{port}/mcp")
-                theirs = {c: _rate(f"http://127.0.0.1:{port}/mcp", c, options.seconds) for c in (1, 8, 32)}
-        report.append(f"throughput (calls/s over {options.seconds:g} s)")
-        for clients, rate in ours.items():
-            versus = f"  FastMCP {theirs[clients]:8.1f}  ratio {rate / theirs[clients]:5.2f}x" if theirs else ""
-            report.append(f"  {clients:2d} clients: virtualize {rate:8.1f}{versus}")
-        if not theirs:
+            running.enter_context(process(command))
+            urls["FastMCP"] = f"http://127.0.0.1:{port}/mcp"
+            _wait_http(urls["FastMCP"])
+        report.extend(throughput_report(urls, options.seconds, rounds))
+        if fastmcp is None:
             why = "--no-fastmcp" if options.no_fastmcp else "installing it into .venv-bench failed (see above)"
             report.append(f"  (FastMCP not measured: {why})")
-
+        baseline = (_rss_mib(gateway.pid), _tools_announced(log))
+        report.append(f"gateway RSS with petstore loaded: {baseline[0]:.1f} MiB")
     report.extend(cold_start(python, baseline))
     print("\n".join(report))
+
+
+def latency_report(
+    direct_url: str, servers: dict[str, tuple[str, int]], log: Path, calls: int, rounds: int
+) -> list[str]:
+    """Sequential latency of the direct GET, the gateway and the floors, measured in ``rounds``
+    interleaved rounds of ``calls`` each, so that all of them see the same moments of a noisy
+    machine; the CPU per call of each server is its CPU time over the aiohttp calls it answered."""
+    httpx_direct: list[float] = []
+    httpx_gateway: list[float] = []
+    lean: dict[str, list[float]] = {"direct": [], **{name: [] for name in servers}}
+    cpu = dict.fromkeys(servers, 0.0)
+    gateway_url = servers["gateway"][0]
+    for _ in range(rounds):
+        httpx_direct += anyio.run(lambda: latencies(direct_url, calls, direct=True))
+        httpx_gateway += anyio.run(lambda: latencies(gateway_url, calls, direct=False))
+        lean["direct"] += anyio.run(lambda: lean_latencies(direct_url, calls, direct=True), backend_options=UVLOOP)
+        for name, (url, pid) in servers.items():
+            before = _cpu_seconds(pid)
+            lean[name] += anyio.run(partial(lean_latencies, url, calls, direct=False), backend_options=UVLOOP)
+            cpu[name] += _cpu_seconds(pid) - before
+    per_call = {name: seconds * 1000 / (rounds * (calls + calls // 10)) for name, seconds in cpu.items()}
+    direct_p50 = statistics.median(lean["direct"])
+    report = [f"latency (ms, {calls * rounds} sequential calls of getPet in {rounds} interleaved rounds)"]
+    report.append("                        httpx client          aiohttp client")
+    rows = (("direct GET", httpx_direct, lean["direct"]), ("through the gateway", httpx_gateway, lean["gateway"]))
+    for label, left, right in rows:
+        report.append(
+            f"  {label:20s}  p50 {statistics.median(left):6.3f} p99 {_pct(left, 0.99):6.3f}"
+            f"  p50 {statistics.median(right):6.3f} p99 {_pct(right, 0.99):6.3f}"
+        )
+    added = statistics.median(httpx_gateway) - statistics.median(httpx_direct)
+    lean_added = statistics.median(lean["gateway"]) - direct_p50
+    report.append(f"  added by the gateway  p50 {added:6.3f}             p50 {lean_added:6.3f}")
+    lines = log.read_text(encoding="utf-8").splitlines()
+    handler = [json.loads(line)["latency_ms"] for line in lines if '"tool_call"' in line]
+    report.append(f"  inside virtualize's call handler  p50 {statistics.median(handler):7.3f}")
+    report.append("    (validation, credentials, invoker with the upstream round trip, result; the rest of a")
+    report.append("     call is the MCP SDK's request handling, HTTP and the client)")
+    report.append(f"  gateway CPU per call (ms, user+system, aiohttp calls)  {per_call['gateway']:7.3f}")
+    report.append("floors: servers that only make the same upstream GET (aiohttp client)")
+    for kind, label in FLOORS.items():
+        p50 = statistics.median(lean[kind])
+        report.append(
+            f"  {label:34s}  p50 {p50:6.3f}  added {p50 - direct_p50:6.3f}  CPU per call {per_call[kind]:6.3f}"
+        )
+    return report
+
+
+def throughput_report(urls: dict[str, str], seconds: float, rounds: int) -> list[str]:
+    report = [f"throughput (calls/s over {seconds:g} s each, in {rounds} alternating windows)"]
+    for clients in (1, 8, 32):
+        rate = anyio.run(rates, urls, clients, seconds, rounds, backend_options=UVLOOP)
+        line = f"  {clients:2d} clients: virtualize {rate['virtualize']:8.1f}"
+        if "FastMCP" in rate:
+            line += f"  FastMCP {rate['FastMCP']:8.1f}  ratio {rate['virtualize'] / rate['FastMCP']:5.2f}x"
+        report.append(line)
+    return report
 
 
 def _fastmcp_python() -> Path | None:
@@ -357,26 +434,20 @@ def _fastmcp_python() -> Path | None:
         return None
 
 
-def floors(python: str, upstream: str, calls: int, direct_p50: float) -> list[str]:
-    """The least a server can add, measured like the gateway (see bench/floor_servers.py)."""
-    lines = ["floors: servers that only make the same upstream GET (aiohttp client)"]
-    labels = {"hop": "one more HTTP hop (bare ASGI app)", "sdk": "the MCP SDK's low-level server"}
-    for kind, label in labels.items():
-        command = [python, str(REPO / "bench" / "floor_servers.py"), kind, upstream, KEY]
-        with process(command) as server:
-            assert server.stderr is not None
-            url = server.stderr.readline().strip()  # printed once listening: calls wait in the backlog
-            threading.Thread(target=server.stderr.read, daemon=True).start()  # a full pipe would stall it
-            cpu = _cpu_seconds(server.pid)
-            samples = anyio.run(_lean_calls, url, calls, backend_options=UVLOOP)
-            cpu = (_cpu_seconds(server.pid) - cpu) * 1000 / (calls + calls // 10)
-        p50 = statistics.median(samples)
-        lines.append(f"  {label:34s}  p50 {p50:6.3f}  added {p50 - direct_p50:6.3f}  CPU per call {cpu:6.3f}")
-    return lines
+@contextmanager
+def floor_server(python: str, kind: str, upstream: str) -> Iterator[tuple[str, int]]:
+    """A floor server (bench/floor_servers.py) while in the block: its URL and process id."""
+    command = [python, str(REPO / "bench" / "floor_servers.py"), kind, upstream, KEY]
+    with process(command) as server:
+        assert server.stderr is not None
+        url = server.stderr.readline().strip()  # printed once listening: calls wait in the backlog
+        threading.Thread(target=server.stderr.read, daemon=True).start()  # a full pipe would stall it
+        yield url, server.pid
 
 
-def _tools_announced(log: list[str]) -> int:
-    return next(int(m.group(1)) for line in log if (m := re.search(r"(\d+) tool\(s\)", line)))
+def _tools_announced(log: Path) -> int:
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return next(int(m.group(1)) for line in lines if (m := re.search(r"(\d+) tool\(s\)", line)))
 
 
 def cold_start(python: str, baseline: tuple[float, int]) -> list[str]:
