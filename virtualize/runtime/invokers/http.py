@@ -384,7 +384,7 @@ class HttpInvoker:
             return invalid_arguments(problem.message, [{"path": problem.path, "message": problem.message}])
         deadline = min(call.deadline, anyio.current_time() + self._settings.timeout)
         outcome: Outcome | None = None
-        with anyio.move_on_after(deadline - anyio.current_time()):
+        with anyio.CancelScope(deadline=deadline):
             outcome = await self._exchange(plan, wire, call, deadline)
         if outcome is None:
             return Failure("timeout", "The upstream did not answer within the call's deadline.")
