@@ -25,7 +25,6 @@ error texts: errors name the *variable*, never its content.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import math
@@ -209,7 +208,8 @@ class CredentialStore:
         return value
 
     def _role(self, name: str, scheme: AuthScheme, role: str) -> str:
-        path = self._files.get(name, {}).get(role)
+        files = self._files.get(name)
+        path = files.get(role) if files else None
         if path is not None:
             return self._read_file(name, path, f"the file {path}")
         variable = scheme.sources.get(role)
@@ -269,8 +269,10 @@ class CredentialStore:
         secrets = {token.value for token in self._tokens.values()}
         for name, scheme in self._schemes.items():
             for role in ROLES.get(scheme.kind, ("value",)):
-                with contextlib.suppress(_Unusable):
+                try:  # noqa: SIM105 -- runs on every call: contextlib.suppress builds an object, try costs nothing
                     secrets.add(self._role(name, scheme, role))
+                except _Unusable:
+                    pass
         return secrets
 
     # -- resolution ------------------------------------------------------------------------
@@ -291,7 +293,11 @@ class CredentialStore:
         problems: list[Failure] = []
         for alternative in security:
             try:
-                return tuple([await self._credential(use.scheme, caller_token, deadline) for use in alternative])
+                resolved = []
+                for use in alternative:
+                    # A loop, not a comprehension: one with ``await`` is a nested function called per call.
+                    resolved.append(await self._credential(use.scheme, caller_token, deadline))  # noqa: PERF401
+                return tuple(resolved)
             except _Unusable as exc:
                 problems.append(exc.failure)
         if len(problems) == 1:
