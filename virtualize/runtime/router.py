@@ -347,7 +347,10 @@ class Router:
             if not await store.refresh(credentials):
                 return None
             fresh = await store.resolve(security, grant.caller_token, deadline=deadline)
-            return None if isinstance(fresh, Failure) else fresh
+            if isinstance(fresh, Failure):
+                return None
+            call.redact = store.forms(fresh)  # the answer to the retry may quote the fresh token
+            return fresh
 
         call = Invocation(
             server=entry.server.name,

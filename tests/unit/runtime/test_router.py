@@ -16,6 +16,7 @@ from virtualize.errors import ManifestError
 from virtualize.manifest.model import AuthScheme, Manifest, Tool
 from virtualize.runtime.credentials import CredentialStore
 from virtualize.runtime.invokers import Invocation, InvokerSettings
+from virtualize.runtime.invokers.http import create_invoker
 from virtualize.runtime.outcomes import JsonValue, Outcome
 from virtualize.runtime.router import NAME_LIMIT, Router, VirtualServer, aggregate_names, paginate
 
@@ -237,3 +238,37 @@ async def test_a_token_endpoint_that_never_answers_is_cut_by_the_calls_deadline(
     assert result.is_error and result.meta is not None
     assert result.meta["dev.virtualize/error"]["category"] == "timeout"
     assert echo.calls == []
+
+
+async def test_a_token_fetched_after_a_401_is_redacted_from_the_answer_too() -> None:
+    manifest = petstore_manifest()
+    scheme = AuthScheme(
+        kind="oauth2_client_credentials",
+        token_url="https://auth.example/token",
+        sources={"client_id": "ID", "client_secret": "SECRET"},
+    )
+    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+    issued: list[str] = []
+
+    def tokens(request: httpx.Request) -> httpx.Response:
+        issued.append(f"access-token-{len(issued) + 1}")
+        return httpx.Response(200, json={"access_token": issued[-1], "expires_in": 3600})
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        sent = request.headers["authorization"]
+        if sent == "Bearer access-token-1":
+            return httpx.Response(401, json={"title": "token revoked"})
+        return httpx.Response(200, json={"id": 1, "name": f"echo: {sent}"})  # an upstream that echoes
+
+    settings = InvokerSettings(base_url="https://api.example/v1", http_transport=httpx.MockTransport(upstream))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(tokens)) as token_client:
+        store = CredentialStore(
+            manifest.name, manifest.auth, environ={"ID": "app", "SECRET": "s"}, token_client=token_client
+        )
+        server = VirtualServer(manifest, {"http": create_invoker(manifest, settings)}, store, settings)
+        async with Client(_router(server).mcp_server()) as client:
+            result = await client.call_tool("getPet", {"petId": 1})
+    assert issued == ["access-token-1", "access-token-2"]
+    assert not result.is_error
+    assert "access-token-2" not in str(result.model_dump())
+    assert result.structured_content == {"id": 1, "name": "echo: ***"}
