@@ -96,6 +96,18 @@ def redact_sent(text: str, forms: Sequence[str]) -> str:
     return text
 
 
+def redact_value(value: Any, forms: Sequence[str]) -> Any:
+    """JSON data with ``forms`` taken out of every string in it, keys included (``redact_sent``
+    for an answer that arrives as data, as gRPC's does, rather than as text)."""
+    if isinstance(value, str):
+        return redact_sent(value, forms)
+    if isinstance(value, dict):
+        return {redact_sent(key, forms): redact_value(item, forms) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_value(item, forms) for item in value]
+    return value
+
+
 def _redact(text: str, secrets: set[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= MIN_SECRET_LENGTH:

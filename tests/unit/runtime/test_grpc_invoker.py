@@ -458,3 +458,22 @@ def test_a_manifest_with_broken_descriptors_is_a_manifest_error() -> None:
     broken = built.model_copy(update={"bindings": built.bindings.model_copy(update={"descriptors": "//79"})})
     with pytest.raises(ManifestError):
         create_invoker(broken, InvokerSettings())
+
+
+async def test_an_answer_quoting_a_held_secret_has_it_taken_out(upstream: GrpcUpstream) -> None:
+    manifest = build(upstream)
+    invoker = create_invoker(manifest, InvokerSettings())
+    record = {**EVERY_TYPE_RECORD, "name": "records/sesame-key-123", "labels": {"sesame-key-123": "x"}}
+    invocation = Invocation(
+        server=manifest.name,
+        tool="EveryType_PutRecord",
+        binding=manifest.bindings.tools["EveryType_PutRecord"],
+        arguments=record,
+        deadline=anyio.current_time() + 10,
+        redact=("sesame-key-123",),
+    )
+    outcome = await invoker.invoke(invocation)  # the upstream echoes the record, as a debug endpoint might
+    await invoker.aclose()
+    assert isinstance(outcome, JsonValue)
+    assert outcome.value["name"] == "records/***"
+    assert outcome.value["labels"] == {"***": "x"}

@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from virtualize.errors import ManifestError
 from virtualize.manifest.model import GrpcBinding, Manifest, ToolAnnotations
-from virtualize.runtime.credentials import ResolvedCredential
+from virtualize.runtime.credentials import ResolvedCredential, redact_value
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.outcomes import Category, Failure, JsonValue, Outcome, compact_json, invalid_arguments
 
@@ -115,8 +115,8 @@ class GrpcInvoker:
         while True:
             call.record.attempts += 1
             outcome = await self._call(channel, method, requests, call, credentials)
-            if not isinstance(outcome, Failure):
-                return outcome
+            if isinstance(outcome, JsonValue):
+                return replace(outcome, value=redact_value(outcome.value, call.redact)) if call.redact else outcome
             if outcome.status == "UNAUTHENTICATED" and call.refresh_credentials is not None and not refreshed:
                 refreshed = True
                 fresh = await call.refresh_credentials()
@@ -206,7 +206,7 @@ class GrpcInvoker:
         requests: list[Message],
         call: Invocation,
         credentials: tuple[ResolvedCredential, ...],
-    ) -> Outcome:
+    ) -> JsonValue | Failure:
         binding = method.binding
         timeout = min(self._settings.timeout, call.deadline - anyio.current_time())
         if timeout <= 0:
