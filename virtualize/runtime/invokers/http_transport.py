@@ -24,6 +24,8 @@ proxy or ``.netrc`` from the environment. Both pools decode ``Content-Encoding``
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -261,6 +263,9 @@ def _watch_for_a_broken_body(answer: aiohttp.ClientResponse) -> Callable[[], Non
     if closed is None:  # the connection was lost before anyone asked
         broke()
         return _nothing
+    if closed not in _WATCHED:  # once per connection: a kept-alive one carries many answers
+        _WATCHED.add(closed)
+        closed.add_done_callback(_seen)
     closed.add_done_callback(broke)
 
     def unwatch() -> None:
@@ -271,6 +276,17 @@ def _watch_for_a_broken_body(answer: aiohttp.ClientResponse) -> Callable[[], Non
 
 def _nothing() -> None:
     pass
+
+
+#: The connections' "closed" futures the watch created: aiohttp makes one only when asked, and
+#: nothing else awaits it, so its exception must be marked seen, or asyncio logs "Future exception
+#: was never retrieved" with a traceback whenever an upstream resets a connection.
+_WATCHED: weakref.WeakSet[asyncio.Future[None]] = weakref.WeakSet()
+
+
+def _seen(closed: asyncio.Future[None]) -> None:
+    if not closed.cancelled():
+        closed.exception()
 
 
 def _httpx_error(exc: Exception) -> httpx.HTTPError:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import gzip
+import socket
+import struct
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -362,3 +366,42 @@ async def test_a_body_that_arrived_whole_is_cut_at_the_limit_and_says_so(limit: 
             assert await response.read(limit) == (b"0123456789"[:limit], limit < 10)
             await response.aclose()
             await pool.aclose()
+
+
+async def reset_mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n" + b"x" * 5000)
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    _reset(writer)
+
+
+async def reset_when_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(OK)  # a whole answer: the connection goes back to the pool
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    _reset(writer)
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST, not FIN
+    writer.transport.abort()
+
+
+@pytest.mark.parametrize("reply", [reset_mid_body, reset_when_idle])
+async def test_a_reset_connection_leaves_no_unretrieved_exception_behind(reply: Reply) -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+    try:
+        async with serving(reply) as server:
+            pool = upstream_pool(InvokerSettings(timeout=2))
+            with contextlib.suppress(httpx.RemoteProtocolError):
+                await exchange(pool, Outgoing("GET", server.url()))
+            await asyncio.sleep(0.2)  # the reset arrives
+            await pool.aclose()
+        gc.collect()  # asyncio reports an exception nobody retrieved when its future is collected
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
