@@ -289,12 +289,24 @@ def _seen(closed: asyncio.Future[None]) -> None:
         closed.exception()
 
 
+def _caused_by_encoding(exc: BaseException | None) -> bool:
+    # aiohttp wraps its parser's error once or twice (ClientPayloadError, or ClientResponseError
+    # when the head names an encoding it cannot decode at all).
+    for _ in range(3):
+        if exc is None:
+            return False
+        if isinstance(exc, ContentEncodingError):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 def _httpx_error(exc: Exception) -> httpx.HTTPError:
     """The httpx exception ``transport_failure`` understands; the text names the kind only, since
     aiohttp's may quote a header value."""
     kind = type(exc).__name__
     error: httpx.HTTPError
-    if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(exc.__cause__, ContentEncodingError):
+    if _caused_by_encoding(exc):  # a body that is not the Content-Encoding it says, or br/zstd unasked
         error = httpx.DecodingError(kind)
     elif isinstance(exc, aiohttp.ConnectionTimeoutError):
         error = httpx.ConnectTimeout(kind)

@@ -229,6 +229,12 @@ async def bad_chunk_later(reader: asyncio.StreamReader, writer: asyncio.StreamWr
     await writer.drain()
 
 
+async def brotli_unasked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # Accept-Encoding says gzip, deflate: br is neither asked for nor decodable here.
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: br\r\ncontent-length: 4\r\n\r\n\x00\x01xx")
+    await writer.drain()
+
+
 async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(b"this is not HTTP\r\n\r\n")
     await writer.drain()
@@ -244,6 +250,7 @@ async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         (close_at_once, httpx.RemoteProtocolError),
         (cut_body, httpx.RemoteProtocolError),
         (garbage, httpx.RemoteProtocolError),
+        (brotli_unasked, httpx.DecodingError),  # was RemoteProtocolError: "closed before answering"
         (bad_chunk_later, httpx.RemoteProtocolError),
         (hang, httpx.ReadTimeout),
     ],
