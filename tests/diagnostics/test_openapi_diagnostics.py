@@ -274,3 +274,59 @@ def test_a_missing_file_is_one_error_naming_it(tmp_path: Path) -> None:
             hint="check the path",
         ),
     )
+
+
+OPS = "      responses: {'200': {description: ok}}\n"
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (
+            "  /pets:\n    get:\n      operationId: listPets\n"
+            + OPS
+            + "  /animals:\n    get:\n      operationId: listPets\n"
+            + OPS,
+            (
+                "/paths/~1animals/get/operationId",
+                "operationId 'listPets' is also the id of GET /pets ({file}#/paths/~1pets/get); ids are unique",
+                "give each operation its own operationId: until then their tools are named by a digest",
+            ),
+        ),
+        (
+            "  /pets/{id:\n    get:\n" + OPS + "  /other:\n    get:\n" + OPS,
+            (
+                "/paths/~1pets~1{id/get",
+                "operation GET /pets/{id is left out: the path '/pets/{id' has a brace that opens or closes no "
+                "{placeholder}",
+                LEFT_OUT,
+            ),
+        ),
+        (
+            "  /pets:\n    get:\n      summary: first\n      summary: second\n" + OPS,
+            (
+                "/paths/~1pets/get/summary",
+                "a mapping repeats the key 'summary'; the last of its values is used",
+                "YAML keys are unique: remove the one that is not meant",
+            ),
+        ),
+    ],
+    ids=["a repeated operationId", "an unmatched brace in a path", "a repeated YAML key"],
+)
+def test_a_flawed_document_compiles_with_a_located_warning(
+    tmp_path: Path, paths: str, expected: tuple[str, str, str]
+) -> None:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(HEAD + "paths:\n" + paths, encoding="utf-8")
+    diagnostics = Diagnostics()
+
+    api = load_api(path, AdapterOptions(), diagnostics)
+
+    pointer, message, hint = expected
+    file = str(path)
+    assert diagnostics.items == (
+        Diagnostic(
+            severity=Severity.WARNING, file=file, pointer=pointer, message=message.replace("{file}", file), hint=hint
+        ),
+    )
+    assert api is not None and api.operations

@@ -58,6 +58,37 @@ class Located(NamedTuple):
     pointer: str
 
 
+_DUPLICATE_KEY = re.compile(r"duplicate mapping key: (.*)")
+
+
+def _yaml(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
+    return yaml_rs.loads(
+        text,
+        parse_datetime=False,  # JSON has no dates: `2024-01-01` in an example stays as written
+        alias_limits=_ALIAS_LIMITS,
+        duplicate_key_policy=duplicates,
+    )
+
+
+def _first_difference(first: Any, last: Any, pointer: str) -> str | None:
+    """The pointer of the first place two readings of a document differ, or None."""
+    if isinstance(first, dict) and isinstance(last, dict):
+        for key, value in last.items():
+            if key not in first:
+                return child(pointer, key)
+            found = _first_difference(first[key], value, child(pointer, key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(first, list) and isinstance(last, list) and len(first) == len(last):
+        for index, (a, b) in enumerate(zip(first, last, strict=True)):
+            found = _first_difference(a, b, child(pointer, index))
+            if found is not None:
+                return found
+        return None
+    return None if first == last and type(first) is type(last) else pointer
+
+
 def child(pointer: str, *tokens: object) -> str:
     for token in tokens:
         text = token if isinstance(token, str) else str(token)
@@ -211,12 +242,23 @@ class Documents:
 
     def _parse_yaml(self, file: str, text: str) -> Any:
         try:
-            return yaml_rs.loads(
-                text,
-                parse_datetime=False,  # JSON has no dates: `2024-01-01` in an example stays as written
-                alias_limits=_ALIAS_LIMITS,
-                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins,  # as json.loads does
+            try:
+                return _yaml(text, yaml_rs.DuplicateKeyPolicy.Error)
+            except yaml_rs.YAMLDecodeError as exc:
+                repeated = _DUPLICATE_KEY.match(str(exc))
+                if repeated is None:
+                    raise
+            # YAML forbids it, but hand-edited documents do it: the last value is used, as
+            # json.loads does, and the warning says where the two readings differ.
+            last = _yaml(text, yaml_rs.DuplicateKeyPolicy.LastWins)
+            where = _first_difference(_yaml(text, yaml_rs.DuplicateKeyPolicy.FirstWins), last, "")
+            self.warning(
+                file,
+                where or "",
+                f"a mapping repeats the key {repeated.group(1)}; the last of its values is used",
+                hint="YAML keys are unique: remove the one that is not meant",
             )
+            return last
         except yaml_rs.YAMLDecodeError as exc:
             message = str(exc)
             found = _YAML_LOCATION.search(message)

@@ -38,10 +38,12 @@ def operations(ctx: Context, paths: Located) -> list[Operation]:
     """
     found: list[Operation] = []
     left_out = 0
+    first_use: dict[str, tuple[str, Located]] = {}  # operationId -> (METHOD /path, where)
     for path, item, method, operation in _walk(ctx, paths):
         if operation is None:
             left_out += 1
             continue
+        _check_unique_id(ctx, f"{method.upper()} {path}", operation, first_use)
         try:
             found.append(_operation(ctx, path, item, method, operation))
         except SkipOperation as skip:
@@ -61,6 +63,23 @@ def operations(ctx: Context, paths: Located) -> list[Operation]:
             ctx.entry, paths.pointer, "the document describes no operations", hint="the manifest will have no tools"
         )
     return found
+
+
+def _check_unique_id(ctx: Context, key: str, operation: Located, first_use: dict[str, tuple[str, Located]]) -> None:
+    """An operationId names one operation (OpenAPI 3.x §4.8.10.1, "MUST be unique"). Two that
+    share one both still compile, but their tools are told apart by a digest, not by the id."""
+    operation_id = operation.node.get("operationId")
+    if not isinstance(operation_id, str) or not operation_id.strip():
+        return
+    if operation_id not in first_use:
+        first_use[operation_id] = (key, operation)
+        return
+    other, where = first_use[operation_id]
+    ctx.documents.warning(
+        operation.file, child(operation.pointer, "operationId"),
+        f"operationId {operation_id!r} is also the id of {other} ({where.file}#{where.pointer}); ids are unique",
+        hint="give each operation its own operationId: until then their tools are named by a digest",
+    )  # fmt: skip
 
 
 def _walk(ctx: Context, paths: Located) -> Iterator[tuple[str, Located, str, Located | None]]:
@@ -156,6 +175,9 @@ def _match_template(ctx: Context, path: str, operation: Located, arguments: list
     A placeholder with no parameter gets a required string argument, so the operation stays
     callable; a path parameter absent from the template is dropped, since it could go nowhere.
     """
+    if "{" in _TEMPLATE.sub("", path) or "}" in _TEMPLATE.sub("", path):
+        # "/pets/{id" or "/pets/id}": the request it would make is not the one the author meant.
+        raise SkipOperation(f"the path {path!r} has a brace that opens or closes no {{placeholder}}")
     names = list(dict.fromkeys(_TEMPLATE.findall(path)))
     declared = {a.name for a in arguments if a.location is Location.PATH}
     kept = []
