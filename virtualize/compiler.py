@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtualize.adapters import AdapterOptions, load_api
+from virtualize.adapters import AdapterOptions, family_of, load_api
 from virtualize.config import BuildOptions, ConfigFile, Selection, config_beside, read_config
 from virtualize.diagnostics import Diagnostic, Diagnostics
 from virtualize.errors import ConfigError, SpecError
@@ -89,7 +89,8 @@ def compile_spec(
         )
     diagnostics = Diagnostics()
     adapter_options = _adapter_options(config, options)
-    if adapter_options.ref_root is None and spec.resolve().is_relative_to(project):
+    openapi = family_of(spec) == "openapi" and not adapter_options.reflect  # the one family with $refs
+    if openapi and adapter_options.ref_root is None and spec.resolve().is_relative_to(project):
         # A spec in the project may refer to any file of the project (``../shared/`` layouts), no further.
         adapter_options = adapter_options.model_copy(update={"ref_root": project})
     reflect = adapter_options.reflect  # gRPC server reflection: the server is the descriptor

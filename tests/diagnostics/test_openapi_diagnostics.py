@@ -10,8 +10,11 @@ from typer.testing import CliRunner
 
 from virtualize.adapters import AdapterOptions, load_api
 from virtualize.cli import app
+from virtualize.compiler import compile_spec
+from virtualize.config import BuildOptions
 from virtualize.diagnostics import Diagnostic, Diagnostics, Severity
 
+REPO = Path(__file__).resolve().parents[2]
 HEAD = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n"
 ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefghij", "bcdefghijk", strict=True)
@@ -330,3 +333,26 @@ def test_a_flawed_document_compiles_with_a_located_warning(
         ),
     )
     assert api is not None and api.operations
+
+
+def test_an_option_for_another_family_is_a_warning_not_silence(tmp_path: Path) -> None:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(HEAD + "paths:\n  /pets:\n    get:\n" + OPS, encoding="utf-8")
+    diagnostics = Diagnostics()
+
+    load_api(path, AdapterOptions(endpoint="https://api.example/graphql", include_paths=(tmp_path,)), diagnostics)
+
+    assert [(d.severity, d.message) for d in diagnostics.items] == [
+        (Severity.WARNING, "--endpoint applies only to GraphQL descriptors, and this one is OpenAPI: it has no effect"),
+        (
+            Severity.WARNING,
+            "-I/--proto-path applies only to gRPC descriptors, and this one is OpenAPI: it has no effect",
+        ),
+    ]
+
+
+def test_a_graphql_build_in_a_project_gets_no_warning_about_the_ref_root_it_never_set() -> None:
+    # The compiler confines an OpenAPI document's $refs to the project; it sets nothing for GraphQL.
+    options = BuildOptions(output=REPO / "generated", adapter={"endpoint": "https://swapi.example/graphql"})
+    result = compile_spec(REPO / "specs" / "starwars.graphql", options)
+    assert [w.message for w in result.warnings if "has no effect" in w.message] == []

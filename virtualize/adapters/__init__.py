@@ -44,6 +44,50 @@ class AdapterOptions(BaseModel):
     reflect: str | None = None  # read the services from this server's reflection instead of a file
 
 
+_GRAPHQL: frozenset[Family] = frozenset({"graphql"})
+_GRPC: frozenset[Family] = frozenset({"grpc"})
+#: The families whose adapter reads each option: given for another family, it has no effect.
+_READ_BY: dict[str, frozenset[Family]] = {
+    "allow_remote_refs": frozenset({"openapi"}),
+    "ref_root": frozenset({"openapi"}),
+    "endpoint": _GRAPHQL,
+    "headers": _GRAPHQL,
+    "mutations": _GRAPHQL,
+    "documents": _GRAPHQL,
+    "selection_depth": _GRAPHQL,
+    "scalars": _GRAPHQL,
+    "auth": _GRAPHQL | _GRPC,  # OpenAPI documents declare their own security schemes
+    "include_paths": _GRPC,
+    "target": _GRPC,
+    "tls": _GRPC,
+    "reflect": _GRPC,
+}
+
+
+_FLAGS = {
+    "include_paths": "-I/--proto-path",
+    "mutations": "--mutations/--mutation",
+    "headers": "headers",
+    "scalars": "scalars",
+}
+_NAMES: dict[Family, str] = {"openapi": "OpenAPI", "graphql": "GraphQL", "grpc": "gRPC"}
+
+
+def _warn_ignored(path: Path, family: Family, options: AdapterOptions, diagnostics: Diagnostics) -> None:
+    """A warning per option set (away from its default) that ``family``'s adapter never reads:
+    ``--endpoint`` on an OpenAPI build is a mistake the build should not swallow."""
+    for name, families in _READ_BY.items():
+        if family in families or getattr(options, name) == AdapterOptions.model_fields[name].default:
+            continue
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        readers = " and ".join(_NAMES[f] for f in sorted(families))
+        diagnostics.warning(
+            str(path),
+            f"{flag} applies only to {readers} descriptors, and this one is {_NAMES[family]}: it has no effect",
+            hint="drop it from this build, or from the configuration that sets it",
+        )
+
+
 class Adapter(Protocol):
     def __call__(self, path: Path, options: AdapterOptions, diagnostics: Diagnostics) -> Api | None:
         """Read ``path``; return the Api, or None when errors (already reported) prevent one."""
@@ -88,6 +132,7 @@ def load_api(path: Path, options: AdapterOptions, diagnostics: Diagnostics) -> A
             hint="virtualize reads OpenAPI (.yaml .yml .json), GraphQL (.graphql .json), gRPC (.proto .binpb)",
         )
         return None
+    _warn_ignored(path, family, options, diagnostics)
     module = importlib.import_module(f"virtualize.adapters.{family}")
     adapter: Adapter = module.load
     return adapter(path, options, diagnostics)
