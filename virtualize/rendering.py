@@ -4,11 +4,11 @@ reaches into manifests). The environment is strict: a missing variable is an err
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from virtualize.invisible import revealed
 from virtualize.manifest.model import GraphQLBinding, GrpcBinding, HttpBinding, Manifest, Tool
 
 _TYPE_ENUM_LIMIT = 6
@@ -24,24 +24,6 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def visible(text: str) -> str:
-    """``text`` with every character a reader cannot see written as its code point (``[U+202E]``):
-    controls other than tab and newline, and format, separator, private-use and surrogate
-    characters (zero-width spaces, bidirectional overrides, tag characters). A review page must
-    show what a model will read, not hide it: a description could otherwise say one thing on
-    screen and another to the model. ``lint`` reports the same characters as findings."""
-    return "\n".join(line if line.replace("\t", " ").isprintable() else _shown(line) for line in text.split("\n"))
-
-
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
-
-
-def _shown(line: str) -> str:
-    # Only lines str.isprintable refuses come here: it also refuses spaces other than U+0020,
-    # which are kept (they are seen, as spaces), and unassigned code points (seen as boxes).
-    return "".join(f"[U+{ord(c):04X}]" if c != "\t" and unicodedata.category(c) in _HIDDEN else c for c in line)
 
 
 def cell(text: str) -> str:
@@ -164,4 +146,4 @@ def tools_page(manifest: Manifest) -> str:
         .get_template("TOOLS.md.jinja")
         .render(header=header, counts=header.counts, source=header.source, tools=tools, auth=auth)
     )
-    return visible(_BLANK_LINES.sub("\n\n", page).rstrip("\n") + "\n")
+    return revealed(_BLANK_LINES.sub("\n\n", page).rstrip("\n") + "\n")

@@ -17,44 +17,18 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
+from virtualize.invisible import hidden_characters, is_invisible
+
 Problem = tuple[str, str]  # (rule id, message)
 
 # -- VZ102: invisible and bidirectional characters -------------------------------------------
 
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_ALLOWED_CONTROLS = frozenset("\n\t\r")
 _SHOWN_CHARACTERS = 3
-# Characters that draw nothing but are letters or marks to Unicode, so their category does not
-# give them away: the combining grapheme joiner, Hangul fillers, the blank Braille pattern, Khmer
-# inherent vowels, Mongolian variation selectors.
-_BLANK = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180b\u180c\u180d\u180f")
-_EMOJI_STYLE = frozenset("\ufe0e\ufe0f")  # text/emoji presentation: legitimate right after a symbol
-
-
-def _is_invisible(char: str) -> bool:
-    if char in _ALLOWED_CONTROLS:
-        return False
-    code = ord(char)
-    if 0xE0000 <= code <= 0xE007F or 0xE0100 <= code <= 0xE01EF:  # tags (ASCII smuggling), variation selectors
-        return True
-    if char in _BLANK or 0xFE00 <= code <= 0xFE0F:  # variation selectors: data can ride on them too
-        return True
-    # Cf: format (zero-width, bidi, BOM, word joiner ...); Cc: controls; Co/Cn: private or unassigned.
-    return unicodedata.category(char) in {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}
-
-
-def _hidden(text: str) -> set[str]:
-    """The invisible characters of ``text``, but a presentation selector right after a symbol (❤️)."""
-    return {
-        char
-        for index, char in enumerate(text)
-        if _is_invisible(char)
-        and not (char in _EMOJI_STYLE and index and unicodedata.category(text[index - 1]) in {"So", "Sm"})
-    }
 
 
 def invisible_characters(text: str) -> Iterator[Problem]:
-    found = sorted(_hidden(text))
+    found = sorted(hidden_characters(text))
     if not found:
         return
     names = [f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in found[:_SHOWN_CHARACTERS]]
@@ -65,7 +39,7 @@ def invisible_characters(text: str) -> Iterator[Problem]:
 
 def visible(text: str) -> str:
     """The text without invisible characters, so a phrase split by a zero-width space still matches."""
-    return "".join(c for c in text if not _is_invisible(c))
+    return "".join(c for c in text if not is_invisible(c))
 
 
 # Latin look-alikes (Cyrillic and Greek) that NFKC leaves alone: "Ignore" spelt with a Cyrillic

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from virtualize.rendering import cell, environment, visible
+from virtualize.invisible import revealed
+from virtualize.rendering import cell, environment
 from virtualize.review.changes import KINDS, ChangeKind, ManifestDiff
 
 _SECTIONS: dict[ChangeKind, tuple[str, str]] = {
@@ -70,4 +71,4 @@ def render_markdown(diffs: Sequence[ManifestDiff], *, rows_per_section: int = MA
         for diff in diffs
     ]
     totals = {kind: sum(diff.count(kind) for diff in diffs) for kind in KINDS}
-    return visible(template.render(servers=servers, totals=totals))
+    return revealed(template.render(servers=servers, totals=totals))
