@@ -288,12 +288,12 @@ OPS = "      responses: {'200': {description: ok}}\n"
         (
             "  /pets:\n    get:\n      operationId: listPets\n"
             + OPS
-            + "  /animals:\n    get:\n      operationId: listPets\n"
+            + "  /animals:\n    get:\n      operationId: 'listPets '\n"
             + OPS,
             (
                 "/paths/~1animals/get/operationId",
                 "operationId 'listPets' is also the id of GET /pets ({file}#/paths/~1pets/get); ids are unique",
-                "give each operation its own operationId: until then their tools are named by a digest",
+                "give each operation its own operationId (tools that share one are told apart by a digest)",
             ),
         ),
         (
@@ -309,7 +309,7 @@ OPS = "      responses: {'200': {description: ok}}\n"
             "  /pets:\n    get:\n      summary: first\n      summary: second\n" + OPS,
             (
                 "/paths/~1pets/get/summary",
-                "a mapping repeats the key 'summary'; the last of its values is used",
+                "this value depends on which of a repeated key's values is read; the last one is used",
                 "YAML keys are unique: remove the one that is not meant",
             ),
         ),
@@ -356,3 +356,44 @@ def test_a_graphql_build_in_a_project_gets_no_warning_about_the_ref_root_it_neve
     options = BuildOptions(output=REPO / "generated", adapter={"endpoint": "https://swapi.example/graphql"})
     result = compile_spec(REPO / "specs" / "starwars.graphql", options)
     assert [w.message for w in result.warnings if "has no effect" in w.message] == []
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (  # a repeated path item: the first one's POST is lost, and the warning says where
+            "  /pets:\n    get:\n" + OPS + "    post:\n" + OPS + "  /pets:\n    get:\n" + OPS,
+            [
+                (
+                    "/paths/~1pets/post",
+                    "this value depends on which of a repeated key's values is read; the last one is used",
+                )
+            ],
+        ),
+        (  # the parser names the first repeated key; a later one that changes a value is the one located
+            "  /a:\n    get:\n      tags: [x]\n      tags: [x]\n" + OPS + "  /b:\n    get:\n      summary: one\n"
+            "      summary: two\n" + OPS,
+            [
+                (
+                    "/paths/~1b/get/summary",
+                    "this value depends on which of a repeated key's values is read; the last one is used",
+                )
+            ],
+        ),
+        (
+            "  /a:\n    get:\n      tags: [x]\n      tags: [x]\n" + OPS,
+            [("", "a mapping repeats the key 'tags', with the same value")],
+        ),
+    ],
+    ids=["a repeated path item", "an equal repeat before a differing one", "only equal repeats"],
+)
+def test_a_repeated_yaml_key_is_located_where_it_changes_the_document(
+    tmp_path: Path, paths: str, expected: list[tuple[str, str]]
+) -> None:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(HEAD + "paths:\n" + paths, encoding="utf-8")
+    diagnostics = Diagnostics()
+
+    load_api(path, AdapterOptions(), diagnostics)
+
+    assert [(d.pointer, d.message) for d in diagnostics.items] == expected

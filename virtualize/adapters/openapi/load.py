@@ -30,6 +30,7 @@ import json
 import os.path
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
@@ -70,23 +71,21 @@ def _yaml(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
     )
 
 
-def _first_difference(first: Any, last: Any, pointer: str) -> str | None:
-    """The pointer of the first place two readings of a document differ, or None."""
+_REPEATS_SHOWN = 10
+
+
+def _differences(first: Any, last: Any, pointer: str) -> Iterator[str]:
+    """Pointers of the places two readings of a document differ, each as shallow as it can be:
+    a key with a scalar or list value that changed, or present in only one reading, is the key
+    itself; two mappings are compared key by key."""
     if isinstance(first, dict) and isinstance(last, dict):
-        for key, value in last.items():
-            if key not in first:
-                return child(pointer, key)
-            found = _first_difference(first[key], value, child(pointer, key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(first, list) and isinstance(last, list) and len(first) == len(last):
-        for index, (a, b) in enumerate(zip(first, last, strict=True)):
-            found = _first_difference(a, b, child(pointer, index))
-            if found is not None:
-                return found
-        return None
-    return None if first == last and type(first) is type(last) else pointer
+        for key in dict.fromkeys([*last, *first]):
+            if key not in first or key not in last:
+                yield child(pointer, key)
+            else:
+                yield from _differences(first[key], last[key], child(pointer, key))
+    elif first != last or type(first) is not type(last):
+        yield pointer
 
 
 def child(pointer: str, *tokens: object) -> str:
@@ -249,15 +248,11 @@ class Documents:
                 if repeated is None:
                     raise
             # YAML forbids it, but hand-edited documents do it: the last value is used, as
-            # json.loads does, and the warning says where the two readings differ.
+            # json.loads does. The parser names the first repeated key only, without a place:
+            # the places are where reading the first or the last of each value differs.
             last = _yaml(text, yaml_rs.DuplicateKeyPolicy.LastWins)
-            where = _first_difference(_yaml(text, yaml_rs.DuplicateKeyPolicy.FirstWins), last, "")
-            self.warning(
-                file,
-                where or "",
-                f"a mapping repeats the key {repeated.group(1)}; the last of its values is used",
-                hint="YAML keys are unique: remove the one that is not meant",
-            )
+            first = _yaml(text, yaml_rs.DuplicateKeyPolicy.FirstWins)
+            self._warn_repeated(file, repeated.group(1), list(_differences(first, last, "")))
             return last
         except yaml_rs.YAMLDecodeError as exc:
             message = str(exc)
@@ -276,6 +271,16 @@ class Documents:
         except TypeError as exc:  # a mapping or sequence used as a mapping key
             self.error(file, "", f"invalid YAML: {exc}", hint="mapping keys must be plain values")
             raise _Unreadable(file) from exc
+
+    def _warn_repeated(self, file: str, key: str, places: list[str]) -> None:
+        hint = "YAML keys are unique: remove the one that is not meant"
+        if not places:  # every repeated key repeats its value: nothing is lost, but say which
+            self.warning(file, "", f"a mapping repeats the key {key}, with the same value", hint=hint)
+        for place in places[:_REPEATS_SHOWN]:
+            message = "this value depends on which of a repeated key's values is read; the last one is used"
+            self.warning(file, place, message, hint=hint)
+        if len(places) > _REPEATS_SHOWN:
+            self.warning(file, "", f"{len(places) - _REPEATS_SHOWN} more repeated keys change a value", hint=hint)
 
     # -- references ----------------------------------------------------------------------------
 

@@ -71,15 +71,18 @@ def _check_unique_id(ctx: Context, key: str, operation: Located, first_use: dict
     operation_id = operation.node.get("operationId")
     if not isinstance(operation_id, str) or not operation_id.strip():
         return
-    if operation_id not in first_use:
-        first_use[operation_id] = (key, operation)
+    name = operation_id.strip()  # as tool names read it: "listPets " and "listPets" are one id
+    if name not in first_use:
+        first_use[name] = (key, operation)
         return
-    other, where = first_use[operation_id]
-    ctx.documents.warning(
-        operation.file, child(operation.pointer, "operationId"),
-        f"operationId {operation_id!r} is also the id of {other} ({where.file}#{where.pointer}); ids are unique",
-        hint="give each operation its own operationId: until then their tools are named by a digest",
-    )  # fmt: skip
+    other, where = first_use[name]
+    hint = "give each operation its own operationId (tools that share one are told apart by a digest)"
+    if (where.file, where.pointer) == (operation.file, operation.pointer):  # one path item under two paths
+        message = f"this path item serves both {other} and {key}, so its operationId names two operations"
+        hint = "give each path its own path item with its own operationId"
+    else:
+        message = f"operationId {name!r} is also the id of {other} ({where.file}#{where.pointer}); ids are unique"
+    ctx.documents.warning(operation.file, child(operation.pointer, "operationId"), message, hint=hint)
 
 
 def _walk(ctx: Context, paths: Located) -> Iterator[tuple[str, Located, str, Located | None]]:
