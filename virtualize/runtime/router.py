@@ -343,13 +343,19 @@ class Router:
         if isinstance(credentials, Failure):
             return credentials
 
+        # Shared with refresh() by the call, not reached through it: a closure over the call would
+        # make a reference cycle that keeps every call's arguments alive until the cycle collector.
+        redaction = list(store.forms(credentials)) if credentials else []
+        refresh_failed: list[Failure] = []
+
         async def refresh() -> tuple[ResolvedCredential, ...] | None:
             if not await store.refresh(credentials):
                 return None
             fresh = await store.resolve(security, grant.caller_token, deadline=deadline)
-            if isinstance(fresh, Failure):
+            if isinstance(fresh, Failure):  # the token endpoint timed out or refused: that is the news
+                refresh_failed.append(fresh)
                 return None
-            call.redact = store.forms(fresh)  # the answer to the retry may quote the fresh token
+            redaction[:] = store.forms(fresh)  # the answer to the retry may quote the fresh token
             return fresh
 
         call = Invocation(
@@ -362,10 +368,12 @@ class Router:
             request_id=request_id,
             refresh_credentials=refresh if credentials else None,
             record=record,
-            redact=store.forms(credentials) if credentials else (),
+            redact=redaction,
         )
         outcome = await entry.invoker.invoke(call)
-        return store.scrub(outcome, credentials) if isinstance(outcome, Failure) else outcome
+        if isinstance(outcome, Failure):
+            return store.scrub(refresh_failed[0] if refresh_failed else outcome, credentials)
+        return outcome
 
     async def aclose(self) -> None:
         for server in self.servers.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from virtualize.manifest.model import AuthScheme, Manifest, Tool
 from virtualize.runtime.credentials import CredentialStore
 from virtualize.runtime.invokers import Invocation, InvokerSettings
 from virtualize.runtime.invokers.http import create_invoker
-from virtualize.runtime.outcomes import JsonValue, Outcome
+from virtualize.runtime.outcomes import Failure, JsonValue, Outcome
 from virtualize.runtime.router import NAME_LIMIT, Router, VirtualServer, aggregate_names, paginate
 
 pytestmark = pytest.mark.anyio
@@ -272,3 +273,59 @@ async def test_a_token_fetched_after_a_401_is_redacted_from_the_answer_too() -> 
     assert not result.is_error
     assert "access-token-2" not in str(result.model_dump())
     assert result.structured_content == {"id": 1, "name": "echo: ***"}
+
+
+class Answers(Echo):
+    async def invoke(self, call: Invocation) -> Outcome:
+        return JsonValue({"ok": True})
+
+
+async def test_a_call_with_credentials_is_freed_when_answered_not_left_to_the_cycle_collector() -> None:
+    router = _router(_server(petstore_manifest(), Answers()))
+    async with Client(router.mcp_server()) as client:
+        gc.collect()
+        gc.disable()
+        try:
+            await client.call_tool("getPet", {"petId": 1})  # needs the API key: a refresh closure exists
+            alive = [o for o in gc.get_objects() if isinstance(o, Invocation)]
+        finally:
+            gc.enable()
+    assert alive == []  # its arguments and credentials went with it, by reference counting alone
+
+
+class RefreshesThenFails(Echo):
+    """An upstream that says 401; the invoker asks for fresh credentials once, as invokers do."""
+
+    async def invoke(self, call: Invocation) -> Outcome:
+        assert call.refresh_credentials is not None
+        if await call.refresh_credentials() is None:
+            return Failure("unauthorized", "The upstream did not accept the credentials.", status=401)
+        return JsonValue({})
+
+
+async def test_a_token_fetch_that_times_out_during_a_refresh_is_reported_as_the_timeout() -> None:
+    manifest = petstore_manifest()
+    scheme = AuthScheme(
+        kind="oauth2_client_credentials",
+        token_url="https://auth.example/token",
+        sources={"client_id": "ID", "client_secret": "SECRET"},
+    )
+    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+    fetched: list[int] = []
+
+    async def tokens(request: httpx.Request) -> httpx.Response:
+        fetched.append(1)
+        if len(fetched) > 1:  # the refresh's fetch hangs
+            await anyio.sleep_forever()
+        return httpx.Response(200, json={"access_token": "first-token", "expires_in": 3600})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(tokens)) as token_client:
+        store = CredentialStore(
+            manifest.name, manifest.auth, environ={"ID": "app", "SECRET": "s"}, token_client=token_client
+        )
+        server = VirtualServer(manifest, {"http": RefreshesThenFails()}, store, InvokerSettings(timeout=0.3))
+        async with Client(_router(server).mcp_server()) as client:
+            with anyio.fail_after(5):
+                result = await client.call_tool("getPet", {"petId": 1})
+    assert result.is_error and result.meta is not None
+    assert result.meta["dev.virtualize/error"]["category"] == "timeout"  # was "unauthorized": the upstream's 401

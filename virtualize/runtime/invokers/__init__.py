@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import importlib
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -66,7 +66,8 @@ class Invocation:
     ``arguments`` are validated, with ``binding.fixed`` merged in; ``credentials`` are those of the
     first satisfiable security alternative of ``binding.security`` (empty when none is required);
     ``deadline`` is absolute, in ``anyio.current_time()`` seconds; ``redact`` are the secrets (in
-    every form an upstream could quote them) to take out of any text the answer carries.
+    every form an upstream could quote them) to take out of any text the answer carries, read
+    when the answer is: ``refresh_credentials`` adds a fresh token's forms to them.
     """
 
     server: str
@@ -78,7 +79,7 @@ class Invocation:
     request_id: str = ""
     refresh_credentials: Callable[[], Awaitable[tuple[ResolvedCredential, ...] | None]] | None = None
     record: CallRecord = field(default_factory=CallRecord)
-    redact: tuple[str, ...] = ()
+    redact: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
