@@ -117,7 +117,7 @@ def log_call(event: CallEvent) -> None:
 
 def _write_line(event: CallEvent) -> None:
     # ``call_logger.info`` would first walk the stack for the caller's file and line, which the
-    # line's format never shows; the record otherwise goes through the logger's filters and
-    # handlers exactly as ``info`` sends it.
-    record = call_logger.makeRecord(call_logger.name, logging.INFO, "", 0, event.line(), (), None)
+    # line's format never shows; the record names this module and function instead (line 0),
+    # and goes through the logger's filters and handlers exactly as ``info`` sends it.
+    record = call_logger.makeRecord(call_logger.name, logging.INFO, __file__, 0, event.line(), (), None, "log_call")
     call_logger.handle(record)
