@@ -216,14 +216,18 @@ def test_a_tool_without_a_binding_is_refused_at_load() -> None:
     assert "orphan" in raised.value.message
 
 
-async def test_a_token_endpoint_that_never_answers_is_cut_by_the_calls_deadline() -> None:
-    manifest = petstore_manifest()
+def _with_client_credentials(manifest: Manifest) -> Manifest:
+    """The manifest with its API key scheme replaced by OAuth2 client credentials (ID, SECRET)."""
     scheme = AuthScheme(
         kind="oauth2_client_credentials",
         token_url="https://auth.example/token",
         sources={"client_id": "ID", "client_secret": "SECRET"},
     )
-    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+    return manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+
+
+async def test_a_token_endpoint_that_never_answers_is_cut_by_the_calls_deadline() -> None:
+    manifest = _with_client_credentials(petstore_manifest())
 
     async def never(request: httpx.Request) -> httpx.Response:
         await anyio.sleep_forever()
@@ -242,13 +246,7 @@ async def test_a_token_endpoint_that_never_answers_is_cut_by_the_calls_deadline(
 
 
 async def test_a_token_fetched_after_a_401_is_redacted_from_the_answer_too() -> None:
-    manifest = petstore_manifest()
-    scheme = AuthScheme(
-        kind="oauth2_client_credentials",
-        token_url="https://auth.example/token",
-        sources={"client_id": "ID", "client_secret": "SECRET"},
-    )
-    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+    manifest = _with_client_credentials(petstore_manifest())
     issued: list[str] = []
 
     def tokens(request: httpx.Request) -> httpx.Response:
@@ -304,13 +302,7 @@ class RefreshesThenFails(Echo):
 
 
 async def test_a_token_fetch_that_times_out_during_a_refresh_is_reported_as_the_timeout() -> None:
-    manifest = petstore_manifest()
-    scheme = AuthScheme(
-        kind="oauth2_client_credentials",
-        token_url="https://auth.example/token",
-        sources={"client_id": "ID", "client_secret": "SECRET"},
-    )
-    manifest = manifest.model_copy(update={"auth": manifest.auth.model_copy(update={"schemes": {"api_key": scheme}})})
+    manifest = _with_client_credentials(petstore_manifest())
     fetched: list[int] = []
 
     async def tokens(request: httpx.Request) -> httpx.Response:
