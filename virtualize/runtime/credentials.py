@@ -370,7 +370,7 @@ class CredentialStore:
             return cached.value
         lock = self._locks.setdefault(name, anyio.Lock())
         # The token client's own timeouts bound each read, not an answer dripped a byte at a time.
-        with anyio.move_on_after(deadline - anyio.current_time()):
+        with anyio.CancelScope(deadline=deadline):
             async with lock:
                 # Whoever held the lock may have fetched a token meanwhile (single-flight).
                 cached = self._tokens.get(name)
