@@ -1,6 +1,6 @@
 """Two reference servers that do the least a gateway can do, for bench/serve.py's floor rows.
 
-    .venv/bin/python bench/floor_servers.py hop|sdk UPSTREAM_URL API_KEY    (prints its URL on stderr)
+    .venv/bin/python bench/floor_servers.py hop|sdk UPSTREAM_URL API_KEY [PORT]    (prints its URL on stderr)
 
 Each answers a ``tools/call`` POST by making the same upstream GET as the gateway's ``getPet``,
 with aiohttp, on uvicorn and uvloop as ``virtualize serve`` runs them:
@@ -113,9 +113,10 @@ SCHEMA = {"type": "object", "properties": {"petId": {"type": "integer"}}, "requi
 
 async def main() -> None:
     kind, url, key = sys.argv[1:4]
+    port = int(sys.argv[4]) if len(sys.argv) > 4 else 0  # bench/instructions.py names one
     upstream = Upstream(url, key)
     app = hop_app(upstream) if kind == "hop" else sdk_app(upstream)
-    sock = bind("127.0.0.1", 0)
+    sock = bind("127.0.0.1", port)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}/servers/petstore/mcp", file=sys.stderr, flush=True)
     await uvicorn.Server(uvicorn_config(app)).serve(sockets=[sock])
 
