@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtualize.adapters import AdapterOptions, family_of, load_api
+from virtualize.adapters import AdapterOptions, family_of, load_api, option_flag
 from virtualize.config import BuildOptions, ConfigFile, Selection, config_beside, read_config
 from virtualize.diagnostics import Diagnostic, Diagnostics
 from virtualize.errors import ConfigError, SpecError
@@ -191,12 +191,8 @@ def _command(options: BuildOptions, name: str, source_path: str, project: Path) 
     return shlex.join(args)
 
 
-# Adapter options whose flag is not the field's name (repeatable flags are singular).
-_ADAPTER_FLAGS = {"include_paths": "-I"}
-
-
 def _adapter_flags(field: str, value: object) -> list[str]:
-    flag = _ADAPTER_FLAGS.get(field, "--" + field.replace("_", "-"))
+    flag = option_flag(field)
     if field == "mutations" and isinstance(value, tuple | list):
         flag = "--mutation"
     if isinstance(value, bool):

@@ -346,7 +346,7 @@ def test_an_option_for_another_family_is_a_warning_not_silence(tmp_path: Path) -
         (Severity.WARNING, "--endpoint applies only to GraphQL descriptors, and this one is OpenAPI: it has no effect"),
         (
             Severity.WARNING,
-            "-I/--proto-path applies only to gRPC descriptors, and this one is OpenAPI: it has no effect",
+            "-I applies only to gRPC descriptors, and this one is OpenAPI: it has no effect",
         ),
     ]
 

@@ -64,12 +64,19 @@ _READ_BY: dict[str, frozenset[Family]] = {
 }
 
 
-_FLAGS = {
-    "include_paths": "-I/--proto-path",
-    "mutations": "--mutations/--mutation",
-    "headers": "headers",
-    "scalars": "scalars",
-}
+#: Options whose `virtualize build` flag is not ``--`` and the name (repeatable flags are singular).
+_FLAGS = {"include_paths": "-I"}
+_CONFIG_ONLY = frozenset({"headers", "scalars"})  # set in a configuration file, never by a flag
+
+
+def option_flag(name: str) -> str:
+    """The `virtualize build` flag that sets the adapter option ``name`` (its key, when only a
+    configuration file can set it)."""
+    if name in _CONFIG_ONLY:
+        return name
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
 _NAMES: dict[Family, str] = {"openapi": "OpenAPI", "graphql": "GraphQL", "grpc": "gRPC"}
 
 
@@ -79,7 +86,7 @@ def _warn_ignored(path: Path, family: Family, options: AdapterOptions, diagnosti
     for name, families in _READ_BY.items():
         if family in families or getattr(options, name) == AdapterOptions.model_fields[name].default:
             continue
-        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        flag = option_flag(name)
         readers = " and ".join(_NAMES[f] for f in sorted(families))
         diagnostics.warning(
             str(path),
